@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Builds the real Kubernetes components the tests use, from the Go module proxy, and caches them
+# by version under $OKAMI_CACHE/bin. Nothing is downloaded from release pages.
+#   hack/build-tools.sh            build whatever is missing (quiet when all are cached)
+#   hack/build-tools.sh --print    print the cached paths
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+command -v go >/dev/null || die "Go is required (the machine's Go 1.24+); install it and retry"
+export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+
+K8S_MINOR_VERSION="v0.${KUBERNETES_VERSION#v1.}"
+K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+
+# replaces_from_gomod GOMOD MODULE_PREFIX VERSION LOCAL_PREFIX: prints replace lines that point
+# each module the release replaces with a local path at the published module of VERSION.
+replaces_from_gomod() {
+  local gomod="$1" version="$2" pattern="$3"
+  grep -E "^[[:space:]]*[^ ]+ => ${pattern}" "$gomod" | awk -v v="$version" '{print "replace " $1 " => " $1 " " v}'
+}
+
+gomod_of() { go mod download -json "$1@$2" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/p'; }
+
+build_kubernetes() {
+  local out="$BIN_CACHE/kubernetes-$KUBERNETES_VERSION"
+  local missing=0 b
+  for b in "${K8S_BINARIES[@]}"; do [ -x "$out/$b" ] || missing=1; done
+  [ "$missing" = 0 ] && return 0
+  log "building Kubernetes $KUBERNETES_VERSION (${K8S_BINARIES[*]}) from the Go module proxy; this takes a while once"
+  local work; work="$(mktemp -d)"
+  local gomod; gomod="$(gomod_of k8s.io/kubernetes "$KUBERNETES_VERSION")"
+  {
+    echo "module okami.io/build/kubernetes"
+    echo "go 1.24.0"
+    echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
+    replaces_from_gomod "$gomod" "$K8S_MINOR_VERSION" './staging/'
+  } > "$work/go.mod"
+  local minor="${KUBERNETES_VERSION#v1.}"; minor="${minor%%.*}"
+  local date; date="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  local ld="-s -w"
+  local pkg
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $pkg.gitVersion=$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$date"
+  done
+  mkdir -p "$work/out"
+  local pkgs=()
+  for b in "${K8S_BINARIES[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
+  (cd "$work" && go build -trimpath -ldflags "$ld" -o "$work/out/" "${pkgs[@]}")
+  mkdir -p "$out" && cp "$work/out/"* "$out/" && rm -rf "$work"
+}
+
+build_etcd() {
+  local out="$BIN_CACHE/etcd-$ETCD_VERSION"
+  [ -x "$out/etcd" ] && return 0
+  log "building etcd $ETCD_VERSION from the Go module proxy"
+  local work; work="$(mktemp -d)"
+  local gomod; gomod="$(gomod_of go.etcd.io/etcd/server/v3 "$ETCD_VERSION")"
+  {
+    echo "module okami.io/build/etcd"
+    echo "go 1.24.0"
+    echo "require go.etcd.io/etcd/server/v3 $ETCD_VERSION"
+    replaces_from_gomod "$gomod" "$ETCD_VERSION" '\.\./'
+  } > "$work/go.mod"
+  (cd "$work" && go build -trimpath -ldflags "-s -w" -o "$work/etcd" go.etcd.io/etcd/server/v3)
+  mkdir -p "$out" && cp "$work/etcd" "$out/etcd" && rm -rf "$work"
+}
+
+# go_install NAME MODULE_PACKAGE VERSION: a plain `go install` into the cache.
+go_install() {
+  local name="$1" pkg="$2" version="$3"
+  local out="$BIN_CACHE/$name-$version"
+  [ -x "$out/$name" ] && return 0
+  log "building $name $version from the Go module proxy"
+  mkdir -p "$out"
+  GOBIN="$out" GOFLAGS= go install -trimpath -ldflags "-s -w" "$pkg@$version"
+}
+
+print_paths() {
+  echo "KUBE_BIN_DIR=$BIN_CACHE/kubernetes-$KUBERNETES_VERSION"
+  echo "ETCD_BIN=$BIN_CACHE/etcd-$ETCD_VERSION/etcd"
+  echo "KWOK_BIN=$BIN_CACHE/kwok-$KWOK_VERSION/kwok"
+  echo "HELM_BIN=$BIN_CACHE/helm-$HELM_VERSION/helm"
+}
+
+if [ "${1:-}" = "--print" ]; then print_paths; exit 0; fi
+build_etcd
+go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION"
+go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
+build_kubernetes

@@ -1,0 +1,1 @@
+#include "okami/names.h"
