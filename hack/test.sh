@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: Debian packages, the control-plane binaries (built
+# from the Go module proxy, cached), the ChromaDB virtualenvs (PyPI, cached), the build, a real
+# local control plane, then every ctest label. Exits non-zero on any failure; the control plane
+# is stopped on every exit path.
+#   hack/test.sh                 everything
+#   OKAMI_TEST_LABELS=unit hack/test.sh    only some ctest labels (a regex)
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$ROOT_DIR"
+
+BUILD_DIR="${OKAMI_BUILD_DIR:-$ROOT_DIR/build}"
+JOBS="${OKAMI_JOBS:-$(nproc)}"
+LABELS="${OKAMI_TEST_LABELS:-}"
+started=$(date +%s)
+
+log "== dependencies"
+"$HACK_DIR/deps.sh"
+"$HACK_DIR/build-tools.sh"
+[ -x "$HACK_DIR/chroma-env.sh" ] && "$HACK_DIR/chroma-env.sh" >/dev/null
+
+log "== build ($BUILD_DIR)"
+cmake -S "$ROOT_DIR" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+ninja -C "$BUILD_DIR" -j "$JOBS"
+
+if [ -z "$LABELS" ] || [[ "fuzz" =~ $LABELS ]]; then
+  log "== fuzz build (clang, ASan/UBSan, libFuzzer)"
+  CXX=clang++-14 cmake -S "$ROOT_DIR" -B "$BUILD_DIR-fuzz" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DOKAMI_FUZZ=ON -DOKAMI_BUILD_TESTS=ON >/dev/null
+  ninja -C "$BUILD_DIR-fuzz" -j "$JOBS" $(ninja -C "$BUILD_DIR-fuzz" -t targets all 2>/dev/null \
+    | sed -n 's/^\(fuzz_[a-z_0-9]*\): .*/\1/p' | sort -u)
+fi
+
+log "== local control plane"
+cleanup() { "$HACK_DIR/cluster.sh" down >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+eval "$("$HACK_DIR/cluster.sh" up)"
+export OKAMI_OPERATOR_BIN="$BUILD_DIR/operator/okami-operator"
+
+log "== tests"
+rc=0
+if [ -z "$LABELS" ] || [[ "fuzz" =~ $LABELS ]]; then
+  ctest --test-dir "$BUILD_DIR-fuzz" --output-on-failure -L fuzz || rc=$?
+fi
+# The main suite runs last so that its summary closes the output.
+ctest_args=(--test-dir "$BUILD_DIR" --output-on-failure --timeout 900)
+[ -n "$LABELS" ] && ctest_args+=(-L "$LABELS")
+ctest "${ctest_args[@]}" || rc=$?
+log "== done in $(( $(date +%s) - started ))s (exit $rc)"
+exit "$rc"
