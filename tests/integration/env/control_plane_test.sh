@@ -26,11 +26,21 @@ server_reports_pinned_version() {
   [ "$v" = "$KUBERNETES_VERSION" ] || { echo "  server says $v, pinned $KUBERNETES_VERSION"; return 1; }
 }
 
+# kubectl as the ServiceAccount alone: no client certificate from the admin kubeconfig.
+as_sa() {
+  local token="$1"; shift
+  local server ca
+  server="$(k config view --minify -o jsonpath='{.clusters[0].cluster.server}')"
+  ca="$(k config view --minify -o jsonpath='{.clusters[0].cluster.certificate-authority}')"
+  "$KUBE_BIN_DIR/kubectl" --kubeconfig=/dev/null --server "$server" --certificate-authority "$ca" \
+    --token "$token" "$@"
+}
+
 rbac_is_enforced() {
   k create serviceaccount probe -n "$NS" >/dev/null || return 1
   local token; token="$(k create token probe -n "$NS" --duration=10m)" || return 1
   local out
-  if out="$(k --token "$token" --user= get secrets -n "$NS" 2>&1)"; then
+  if out="$(as_sa "$token" get secrets -n "$NS" 2>&1)"; then
     echo "  a fresh ServiceAccount could list secrets: RBAC is not enforced"; return 1
   fi
   echo "$out" | grep -q "Forbidden" || { echo "  expected Forbidden, got: $out"; return 1; }
@@ -38,7 +48,7 @@ rbac_is_enforced() {
   k create rolebinding probe-reads -n "$NS" --role=secret-reader --serviceaccount="$NS:probe" >/dev/null || return 1
   local i
   for i in $(seq 1 20); do
-    k --token "$token" --user= get secrets -n "$NS" >/dev/null 2>&1 && return 0
+    as_sa "$token" get secrets -n "$NS" >/dev/null 2>&1 && return 0
     sleep 0.5
   done
   echo "  still forbidden after the RoleBinding"; return 1
