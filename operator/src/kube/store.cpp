@@ -1,0 +1,202 @@
+#include "kube/store.h"
+
+namespace okami::kube {
+
+using nlohmann::json;
+
+std::string object_key(const std::string& ns, const std::string& name) {
+  return ns.empty() ? name : ns + "/" + name;
+}
+
+std::string object_key(const json& object) {
+  const auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->is_object()) return "";
+  return object_key(meta->value("namespace", std::string()), meta->value("name", std::string()));
+}
+
+std::vector<std::string> index_by_controller_uid(const json& object) {
+  std::vector<std::string> out;
+  const auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->contains("ownerReferences")) return out;
+  const auto& refs = (*meta)["ownerReferences"];
+  if (!refs.is_array()) return out;
+  for (const auto& ref : refs) {
+    if (ref.is_object() && ref.value("controller", false)) {
+      out.push_back(ref.value("uid", std::string()));
+      break;  // at most one controller per object
+    }
+  }
+  return out;
+}
+
+std::string label_index_value(const std::string& key, const std::string& value) {
+  return key + "=" + value;
+}
+
+std::vector<std::string> index_by_label(const json& object) {
+  std::vector<std::string> out;
+  const auto meta = object.find("metadata");
+  if (meta == object.end() || !meta->contains("labels")) return out;
+  const auto& labels = (*meta)["labels"];
+  if (!labels.is_object()) return out;
+  for (const auto& [k, v] : labels.items()) {
+    if (v.is_string()) out.push_back(label_index_value(k, v.get<std::string>()));
+  }
+  return out;
+}
+
+Store::Store(StoreOptions options) : options_(options) {
+  index_funcs_[kIndexControllerUid] = index_by_controller_uid;
+  index_funcs_[kIndexLabel] = index_by_label;
+}
+
+void Store::add_index(const std::string& name, IndexFunc fn) {
+  std::lock_guard lock(mu_);
+  index_funcs_[name] = std::move(fn);
+  auto& index = indexes_[name];
+  index.clear();
+  for (const auto& [key, obj] : objects_) {
+    for (auto& value : index_funcs_[name](*obj)) index[value].insert(key);
+  }
+}
+
+ObjectPtr Store::prepare(json object) const {
+  if (options_.strip_managed_fields) {
+    auto meta = object.find("metadata");
+    if (meta != object.end() && meta->is_object()) meta->erase("managedFields");
+  }
+  return std::make_shared<const json>(std::move(object));
+}
+
+void Store::index_locked(const std::string& key, const json& object) {
+  for (const auto& [name, fn] : index_funcs_) {
+    auto& index = indexes_[name];
+    for (auto& value : fn(object)) index[value].insert(key);
+  }
+}
+
+void Store::unindex_locked(const std::string& key, const json& object) {
+  for (const auto& [name, fn] : index_funcs_) {
+    auto& index = indexes_[name];
+    for (auto& value : fn(object)) {
+      auto it = index.find(value);
+      if (it == index.end()) continue;
+      it->second.erase(key);
+      if (it->second.empty()) index.erase(it);
+    }
+  }
+}
+
+ObjectPtr Store::apply(json object) {
+  const std::string key = object_key(object);
+  ObjectPtr fresh = prepare(std::move(object));
+  std::lock_guard lock(mu_);
+  ObjectPtr previous;
+  auto it = objects_.find(key);
+  if (it != objects_.end()) {
+    previous = it->second;
+    unindex_locked(key, *previous);
+    it->second = fresh;
+  } else {
+    objects_.emplace(key, fresh);
+  }
+  index_locked(key, *fresh);
+  return previous;
+}
+
+ObjectPtr Store::remove(const std::string& key) {
+  std::lock_guard lock(mu_);
+  auto it = objects_.find(key);
+  if (it == objects_.end()) return nullptr;
+  ObjectPtr previous = it->second;
+  unindex_locked(key, *previous);
+  objects_.erase(it);
+  return previous;
+}
+
+std::unordered_map<std::string, ObjectPtr> Store::replace(std::vector<json> objects) {
+  // Build the new content outside the lock, then swap it in at once.
+  std::map<std::string, ObjectPtr> fresh;
+  for (auto& obj : objects) {
+    std::string key = object_key(obj);
+    fresh[key] = prepare(std::move(obj));
+  }
+  std::map<std::string, std::unordered_map<std::string, std::set<std::string>>> fresh_indexes;
+  std::unordered_map<std::string, ObjectPtr> previous;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [name, fn] : index_funcs_) {
+      auto& index = fresh_indexes[name];
+      for (const auto& [key, obj] : fresh) {
+        for (auto& value : fn(*obj)) index[value].insert(key);
+      }
+    }
+    previous.reserve(objects_.size());
+    for (auto& [key, obj] : objects_) previous.emplace(key, std::move(obj));
+    objects_ = std::move(fresh);
+    indexes_ = std::move(fresh_indexes);
+    synced_ = true;
+  }
+  synced_cv_.notify_all();
+  return previous;
+}
+
+ObjectPtr Store::get(const std::string& key) const {
+  std::lock_guard lock(mu_);
+  auto it = objects_.find(key);
+  return it == objects_.end() ? nullptr : it->second;
+}
+
+ObjectPtr Store::get(const std::string& ns, const std::string& name) const {
+  return get(object_key(ns, name));
+}
+
+std::vector<ObjectPtr> Store::list() const {
+  std::lock_guard lock(mu_);
+  std::vector<ObjectPtr> out;
+  out.reserve(objects_.size());
+  for (const auto& [key, obj] : objects_) out.push_back(obj);
+  return out;
+}
+
+std::vector<ObjectPtr> Store::list_namespace(const std::string& ns) const {
+  const std::string prefix = ns + "/";
+  std::lock_guard lock(mu_);
+  std::vector<ObjectPtr> out;
+  for (auto it = objects_.lower_bound(prefix);
+       it != objects_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+std::vector<ObjectPtr> Store::by_index(const std::string& index, const std::string& value) const {
+  std::lock_guard lock(mu_);
+  std::vector<ObjectPtr> out;
+  auto idx = indexes_.find(index);
+  if (idx == indexes_.end()) return out;
+  auto keys = idx->second.find(value);
+  if (keys == idx->second.end()) return out;
+  for (const auto& key : keys->second) {
+    auto it = objects_.find(key);
+    if (it != objects_.end()) out.push_back(it->second);
+  }
+  return out;
+}
+
+std::size_t Store::size() const {
+  std::lock_guard lock(mu_);
+  return objects_.size();
+}
+
+bool Store::has_synced() const {
+  std::lock_guard lock(mu_);
+  return synced_;
+}
+
+bool Store::wait_for_sync(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return synced_cv_.wait_for(lock, timeout, [&] { return synced_; });
+}
+
+}  // namespace okami::kube

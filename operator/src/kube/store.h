@@ -1,0 +1,89 @@
+// The reflector's cache: the watcher's events land here, controllers and reconcilers read from
+// here (never from the event). Objects are immutable shared JSON documents keyed by
+// "namespace/name" ("name" for cluster-scoped objects); secondary indexes map an index value
+// (an owner's UID, a label "key=value", ...) to the keys of the objects that produce it.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace okami::kube {
+
+using ObjectPtr = std::shared_ptr<const nlohmann::json>;
+
+// "ns/name", or "name" when the object has no namespace.
+std::string object_key(const nlohmann::json& object);
+std::string object_key(const std::string& ns, const std::string& name);
+
+// Maps an object to the index values it is found under (none, one or many).
+using IndexFunc = std::function<std::vector<std::string>(const nlohmann::json&)>;
+
+// Built-in index names and their functions.
+inline constexpr const char* kIndexControllerUid = "controller-uid";  // ownerReference controller=true
+inline constexpr const char* kIndexLabel = "label";                    // "key=value" per label
+std::vector<std::string> index_by_controller_uid(const nlohmann::json& object);
+std::vector<std::string> index_by_label(const nlohmann::json& object);
+std::string label_index_value(const std::string& key, const std::string& value);
+
+struct StoreOptions {
+  // Drop metadata.managedFields before caching: it is often the largest part of an object and
+  // no controller reads it.
+  bool strip_managed_fields = true;
+};
+
+class Store {
+ public:
+  explicit Store(StoreOptions options = {});
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // Registers an index; existing objects are indexed at once. Replaces an index of that name.
+  void add_index(const std::string& name, IndexFunc fn);
+
+  // Inserts or replaces one object; returns the previous version (nullptr if none).
+  ObjectPtr apply(nlohmann::json object);
+  // Removes the object with this key; returns it (nullptr if it was not cached).
+  ObjectPtr remove(const std::string& key);
+  // Replaces the whole content in one step (a relist) and marks the store synced. Returns the
+  // previous content so the caller can tell what vanished.
+  std::unordered_map<std::string, ObjectPtr> replace(std::vector<nlohmann::json> objects);
+
+  ObjectPtr get(const std::string& key) const;
+  ObjectPtr get(const std::string& ns, const std::string& name) const;
+  // A consistent snapshot: every object present at one instant, in key order.
+  std::vector<ObjectPtr> list() const;
+  std::vector<ObjectPtr> list_namespace(const std::string& ns) const;
+  // Objects whose index `index` yields `value`, in key order; empty for an unknown index.
+  std::vector<ObjectPtr> by_index(const std::string& index, const std::string& value) const;
+  std::size_t size() const;
+
+  bool has_synced() const;
+  // Blocks until the first replace() or until `timeout` passes; returns has_synced().
+  bool wait_for_sync(std::chrono::milliseconds timeout) const;
+
+ private:
+  ObjectPtr prepare(nlohmann::json object) const;
+  void index_locked(const std::string& key, const nlohmann::json& object);
+  void unindex_locked(const std::string& key, const nlohmann::json& object);
+
+  StoreOptions options_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable synced_cv_;
+  std::map<std::string, ObjectPtr> objects_;
+  std::map<std::string, IndexFunc> index_funcs_;
+  // index name -> value -> keys
+  std::map<std::string, std::unordered_map<std::string, std::set<std::string>>> indexes_;
+  bool synced_ = false;
+};
+
+}  // namespace okami::kube

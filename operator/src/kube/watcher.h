@@ -1,0 +1,107 @@
+// The first stage of the pipeline: keeps an up-to-date view of one resource type by listing it,
+// then watching from the list's resourceVersion. An explicit state machine (kube-rs style):
+//   Empty --list ok--> InitListed --watch opened--> Watching --stream ends--> InitListed
+//   any state --410 Gone--> Empty (relist);  other failures: stay, back off with jitter.
+// Every list delivers a Restarted event with the full set, so a store replaces its contents and
+// sees deletions that happened while the watcher was disconnected.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/backoff.h"
+#include "common/clock.h"
+#include "common/random.h"
+#include "common/result.h"
+#include "kube/client.h"
+#include "kube/resource.h"
+
+namespace okami::kube {
+
+enum class WatcherState { kEmpty, kInitListed, kWatching };
+const char* to_string(WatcherState state);
+
+struct WatcherEvent {
+  enum class Type {
+    kRestarted,  // `objects` is the complete current set; replace whatever you had
+    kApplied,    // `object` was added or modified
+    kDeleted,    // `object` (its last known state) was deleted
+  };
+  Type type = Type::kApplied;
+  Json object;
+  std::vector<Json> objects;
+  std::string resource_version;  // the collection's version after this event
+};
+
+struct WatcherOptions {
+  std::string ns;  // "" = all namespaces (or a cluster-scoped type)
+  std::string label_selector;
+  std::string field_selector;
+  int page_size = 500;
+  // Each watch asks the server to end it after a random timeout in [min, 2*min) (client-go).
+  std::chrono::seconds min_watch_timeout{std::chrono::minutes(5)};
+  // Reconnect backoff: 800 ms doubling to 30 s, each delay scaled by a factor in [1, 2).
+  std::chrono::milliseconds backoff_base{800};
+  std::chrono::milliseconds backoff_cap{std::chrono::seconds(30)};
+  double backoff_jitter = 1.0;
+};
+
+class Watcher {
+ public:
+  // Called on the watcher's thread, in order. Must not block for long.
+  using Handler = std::function<void(const WatcherEvent&)>;
+
+  struct Step {
+    WatcherState state;                             // the state after the step
+    std::optional<common::Error> error;             // what went wrong, if anything
+    std::optional<std::chrono::milliseconds> backoff;  // wait this long before the next step
+  };
+
+  Watcher(Client& client, ResourceType type, WatcherOptions options, common::Clock& clock,
+          common::Random& random, Handler handler);
+  ~Watcher();  // stop()
+  Watcher(const Watcher&) = delete;
+  Watcher& operator=(const Watcher&) = delete;
+
+  // Performs one transition: a list (Empty) or one watch stream (InitListed), delivering events
+  // to the handler. Blocks for the list call or for the life of the stream (until the server
+  // ends it, it fails, or `stop` is requested). Does not sleep: the backoff is returned.
+  Step step(std::stop_token stop);
+
+  // Runs step() in a loop on its own thread, sleeping on the clock for each backoff.
+  void start();
+  // Requests stop and joins the thread (the client's watch must honour its stop token).
+  void stop();
+
+  WatcherState state() const { return state_.load(); }
+  std::string resource_version() const;
+  const ResourceType& type() const { return type_; }
+
+ private:
+  Step list(std::stop_token stop);
+  Step watch(std::stop_token stop);
+  std::chrono::milliseconds next_backoff();
+  void run(std::stop_token stop);
+
+  Client& client_;
+  ResourceType type_;
+  WatcherOptions options_;
+  common::Clock& clock_;
+  common::Random& random_;
+  Handler handler_;
+  common::ExponentialBackoff backoff_;
+  unsigned failures_ = 0;
+  std::atomic<WatcherState> state_{WatcherState::kEmpty};
+  mutable std::mutex rv_mu_;
+  std::string resource_version_;
+  std::jthread thread_;
+};
+
+}  // namespace okami::kube
