@@ -1,0 +1,78 @@
+#include "okami/ollama_objects.h"
+
+#include "okami/names.h"
+#include "okami/object_builders.h"
+
+namespace okami::desired {
+
+Json ollama_models_pvc(const v1alpha1::OkamiStack& stack) {
+  return unowned_pvc(ChildNames(stack.metadata.name).ollama_models_pvc, stack, kOllamaComponent,
+                     stack.spec.ollama.storage);
+}
+
+Json ollama_service(const v1alpha1::OkamiStack& stack) {
+  Json svc = owned_object("v1", "Service", ChildNames(stack.metadata.name).ollama, stack,
+                          kOllamaComponent);
+  svc["spec"] = {{"type", "ClusterIP"},
+                 {"selector", selector_labels(stack, kOllamaComponent)},
+                 {"ports", Json::array({{{"name", "http"},
+                                         {"port", kOllamaPort},
+                                         {"targetPort", "http"},
+                                         {"protocol", "TCP"}}})}};
+  return svc;
+}
+
+Json ollama_deployment(const v1alpha1::OkamiStack& stack) {
+  const ChildNames names(stack.metadata.name);
+  const auto& spec = stack.spec.ollama;
+
+  Json resources = container_resources(spec.resources, {{"cpu", "500m"}, {"memory", "2Gi"}});
+  const int64_t gpus = spec.gpu.count.value_or(0);
+  if (gpus > 0) {
+    // Extended resources are requested through limits (requests default to the same count).
+    resources["limits"][spec.gpu.resource_name.value_or(v1alpha1::defaults::kGpuResourceName)] =
+        gpus;
+  }
+
+  Json server = {
+      {"name", "ollama"},
+      {"image", *spec.image + ":" + spec.version},
+      {"imagePullPolicy", "IfNotPresent"},
+      {"env", Json::array({{{"name", "OLLAMA_HOST"}, {"value", "0.0.0.0:11434"}},
+                           {{"name", "OLLAMA_KEEP_ALIVE"}, {"value", *spec.keep_alive}},
+                           {{"name", "OLLAMA_MODELS"}, {"value", kOllamaModelsPath}}})},
+      {"ports",
+       Json::array({{{"name", "http"}, {"containerPort", kOllamaPort}, {"protocol", "TCP"}}})},
+      {"volumeMounts", Json::array({{{"name", "models"}, {"mountPath", kOllamaHome}}})},
+      {"startupProbe", http_probe("/api/version", "http", 5, 60)},
+      {"readinessProbe", http_probe("/api/version", "http", 10, 3)},
+      {"livenessProbe", http_probe("/api/version", "http", 20, 6)},
+      {"resources", resources},
+      // The ollama/ollama image runs as root and keeps its key and models under /root/.ollama, so
+      // runAsNonRoot cannot be set; everything else is locked down.
+      {"securityContext", container_security_context(false)}};
+
+  Json labels = object_labels(stack, kOllamaComponent);
+  labels[names::kLabelVersion] = spec.version;
+  Json pod_template = {
+      {"metadata", {{"labels", labels}}},
+      {"spec",
+       {{"automountServiceAccountToken", false},
+        {"enableServiceLinks", false},
+        {"securityContext", pod_security_context(false)},
+        {"terminationGracePeriodSeconds", 30},
+        {"containers", Json::array({server})},
+        {"volumes",
+         Json::array({{{"name", "models"},
+                       {"persistentVolumeClaim", {{"claimName", names.ollama_models_pvc}}}}})}}}};
+  stamp_config_hash(pod_template, Json::object());
+
+  Json dep = owned_object("apps/v1", "Deployment", names.ollama, stack, kOllamaComponent);
+  dep["spec"] = {{"replicas", 1},
+                 {"strategy", {{"type", "Recreate"}}},
+                 {"selector", {{"matchLabels", selector_labels(stack, kOllamaComponent)}}},
+                 {"template", pod_template}};
+  return dep;
+}
+
+}  // namespace okami::desired

@@ -1,0 +1,57 @@
+// The text formats the OkamiStack/OkamiBackup schemas accept, written once. The CRD YAML repeats
+// each pattern verbatim (a unit test compares them), so the operator's own validation and the
+// apiserver's OpenAPI validation accept exactly the same strings.
+#pragma once
+
+#include <string>
+
+namespace okami::v1alpha1::patterns {
+
+// Semantic version without a leading "v": "0.5.23", "1.0.15", "1.1.0-rc.1".
+inline constexpr const char* kSemver =
+    "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?"
+    "(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$";
+// An image repository without tag or digest (the tag comes from the version field):
+// "chromadb/chroma", "ghcr.io/chroma-core/chroma", "registry.local:5000/okami/app".
+inline constexpr const char* kImageRepository =
+    "^([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*(:[0-9]+)?"
+    "/)?"
+    "[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$";
+// An image tag: "2.3.1", "v2.3.1-okami".
+inline constexpr const char* kImageTag = "^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}$";
+// A storage size: positive decimal with an optional binary or decimal suffix.
+inline constexpr const char* kStorageSize =
+    "^([0-9]+(\\.[0-9]+)?|\\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$";
+// Any resource.Quantity (cpu "250m", memory "512Mi"): the apiserver's own grammar.
+inline constexpr const char* kQuantity =
+    "^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.["
+    "0-9]*)?)|"
+    "(\\.[0-9]+))))?$";
+// A Go duration with units h, m, s, ms, us/µs/μs, ns: "24h", "90m", "1h30m".
+inline constexpr const char* kDuration =
+    "^([0-9]+(\\.[0-9]+)?(ns|us|\xC2\xB5s|\xCE\xBCs|ms|s|m|h))+$";
+// Ollama keep-alive: a Go duration (negative keeps models loaded forever) or whole seconds.
+inline constexpr const char* kKeepAlive =
+    "^-?(([0-9]+(\\.[0-9]+)?(ns|us|\xC2\xB5s|\xCE\xBCs|ms|s|m|h))+|[0-9]+)$";
+// A PEP 440 version specifier set for a pinned Python package: "==0.5.23", ">=0.4.4,<0.5".
+inline constexpr const char* kPep440Specifier =
+    "^(===|==|!=|~=|>=|<=|>|<) *[0-9A-Za-z][0-9A-Za-z.*+!_-]*( *, *(===|==|!=|~=|>=|<=|>|<) "
+    "*[0-9A-Za-z][0-9A-Za-z.*+!_-]*)*$";
+// An Ollama model reference: "mxbai-embed-large", "llama3.2:3b", "registry.ollama.ai/library/x:y".
+inline constexpr const char* kModelName = "^[a-zA-Z0-9][a-zA-Z0-9._:/-]*$";
+// A cron schedule: five fields, or one of the @ macros.
+inline constexpr const char* kCron =
+    "^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[0-9*/,A-Za-z?-]+( "
+    "+[0-9*/,A-Za-z?-]+){4})$";
+// A Kubernetes object name usable in child names: DNS-1035 label.
+inline constexpr const char* kDns1035Label = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
+// A DNS-1123 subdomain (StorageClass, OkamiBackup and Secret names).
+inline constexpr const char* kDns1123Subdomain =
+    "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+// An environment variable name as the apiserver accepts it.
+inline constexpr const char* kEnvVarName = "^[-._a-zA-Z][-._a-zA-Z0-9]*$";
+
+// True when text matches pattern (ECMAScript regex; the patterns use only syntax shared with RE2).
+bool matches(const char* pattern, const std::string& text);
+
+}  // namespace okami::v1alpha1::patterns

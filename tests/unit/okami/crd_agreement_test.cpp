@@ -1,0 +1,341 @@
+// The CRDs in crds/ are the API's source of truth; these tests hold the C++ types to them: the
+// same defaults (applied the way the apiserver applies schema defaults), the same fields, the same
+// patterns and ranges, and a description on every field for `kubectl explain`.
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <set>
+
+#include "okami/v1alpha1/okamibackup.h"
+#include "okami/v1alpha1/okamistack.h"
+#include "okami/v1alpha1/patterns.h"
+#include "unit/okami/api_test_support.h"
+
+namespace okami::v1alpha1 {
+namespace {
+
+using testing::load_yaml;
+using testing::minimal_stack;
+using testing::sample_stack;
+
+Json crd_schema(const std::string& file) {
+  const Json crd = load_yaml("crds/" + file);
+  return crd.at("spec").at("versions").at(0).at("schema").at("openAPIV3Schema");
+}
+Json stack_schema() {
+  return crd_schema("okamistacks.okami.io.yaml");
+}
+Json backup_schema() {
+  return crd_schema("okamibackups.okami.io.yaml");
+}
+
+// The apiserver's structural defaulting: fill absent properties that declare a default, then
+// recurse into every value (including the defaults just set).
+void apiserver_default(Json& x, const Json& s) {
+  if (x.is_object() && s.contains("properties")) {
+    for (const auto& [key, prop] : s["properties"].items()) {
+      if (prop.contains("default") && (!x.contains(key) || x[key].is_null()))
+        x[key] = prop["default"];
+    }
+    for (auto& [key, value] : x.items()) {
+      if (s["properties"].contains(key)) apiserver_default(value, s["properties"][key]);
+    }
+  } else if (x.is_object() && s.contains("additionalProperties") &&
+             s["additionalProperties"].is_object()) {
+    for (auto& [key, value] : x.items()) apiserver_default(value, s["additionalProperties"]);
+  } else if (x.is_array() && s.contains("items")) {
+    for (auto& item : x) apiserver_default(item, s["items"]);
+  }
+}
+
+// Leaf paths of a schema: "spec.chroma.version", "spec.client.env[].name", "...requests{}".
+void schema_paths(const Json& s, const std::string& path, std::set<std::string>& out) {
+  if (s.contains("properties")) {
+    for (const auto& [key, prop] : s["properties"].items()) {
+      schema_paths(prop, path.empty() ? key : path + "." + key, out);
+    }
+  } else if (s.contains("additionalProperties") && s["additionalProperties"].is_object()) {
+    schema_paths(s["additionalProperties"], path + "{}", out);
+  } else if (s.contains("items")) {
+    schema_paths(s["items"], path + "[]", out);
+  } else {
+    out.insert(path);
+  }
+}
+
+// Leaf paths of a value, named the same way; keys the schema does not know are "UNKNOWN <path>".
+void value_paths(const Json& v, const Json& s, const std::string& path,
+                 std::set<std::string>& out) {
+  if (v.is_object() && s.contains("properties")) {
+    for (const auto& [key, child] : v.items()) {
+      const std::string p = path.empty() ? key : path + "." + key;
+      if (!s["properties"].contains(key)) {
+        out.insert("UNKNOWN " + p);
+        continue;
+      }
+      value_paths(child, s["properties"][key], p, out);
+    }
+  } else if (v.is_object() && s.contains("additionalProperties")) {
+    for (const auto& [key, child] : v.items()) {
+      (void)key;
+      value_paths(child, s["additionalProperties"], path + "{}", out);
+    }
+  } else if (v.is_array() && s.contains("items")) {
+    for (const auto& item : v) value_paths(item, s["items"], path + "[]", out);
+  } else {
+    out.insert(path);
+  }
+}
+
+// Every property with its schema, for rule-by-rule checks.
+void each_property(const Json& s, const std::string& path,
+                   const std::function<void(const std::string&, const Json&)>& fn) {
+  fn(path, s);
+  if (s.contains("properties")) {
+    for (const auto& [key, prop] : s["properties"].items()) {
+      each_property(prop, path.empty() ? key : path + "." + key, fn);
+    }
+  }
+  if (s.contains("additionalProperties") && s["additionalProperties"].is_object()) {
+    each_property(s["additionalProperties"], path + "{}", fn);
+  }
+  if (s.contains("items")) each_property(s["items"], path + "[]", fn);
+}
+
+// A stack that sets every field the schema has, at least once.
+Json full_stack() {
+  Json in = sample_stack();
+  in["metadata"]["uid"] = "u-1";
+  in["spec"].merge_patch(Json::parse(R"({
+    "chroma": {"image": "chromadb/chroma",
+               "storage": {"size": "10Gi", "storageClassName": "fast"},
+               "resources": {"requests": {"cpu": "250m"}, "limits": {"memory": "2Gi"}},
+               "auth": {"enabled": true}},
+    "ollama": {"image": "ollama/ollama", "gpu": {"count": 1, "resourceName": "nvidia.com/gpu"},
+               "storage": {"size": "20Gi", "storageClassName": "fast"},
+               "resources": {"requests": {"cpu": "1"}, "limits": {"memory": "8Gi"}}},
+    "client": {"storage": {"size": "2Gi", "storageClassName": "fast"},
+               "resources": {"requests": {"cpu": "100m"}, "limits": {"memory": "1Gi"}}},
+    "backup": {"storage": {"size": "20Gi", "storageClassName": "fast"}},
+    "restore": {"fromBackup": "okami-before-chroma-1"},
+    "paused": false
+  })"));
+  in["spec"]["client"]["env"] = Json::parse(R"([
+    {"name": "LOG_LEVEL", "value": "INFO"},
+    {"name": "LLM_KEY", "valueFrom": {"secretKeyRef": {"name": "llm", "key": "key", "optional": false}}},
+    {"name": "REGION", "valueFrom": {"configMapKeyRef": {"name": "site", "key": "region", "optional": true}}},
+    {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
+  ])");
+  in["status"] = Json::parse(R"({
+    "observedGeneration": 3, "phase": "Migrating",
+    "chroma": {"runningVersion": "0.5.23", "dataFormat": "0.5", "endpoint": "http://x:8000", "authMode": "Token"},
+    "ollama": {"runningVersion": "0.4.7", "models": ["mxbai-embed-large:latest"], "embeddingDimension": 1024},
+    "client": {"runningVersion": "1.0.0"},
+    "migration": {"step": "Quiesce", "from": "0.5.23", "to": "1.0.15", "backupRef": "b1",
+                  "startedAt": "2026-11-26T01:00:00Z", "finishedAt": "2026-11-26T01:10:00Z", "message": "m"},
+    "lastVerifiedBackup": {"name": "b1", "finishedAt": "2026-11-26T00:50:00Z", "sha256": "ab"},
+    "conditions": [{"type": "Ready", "status": "False", "observedGeneration": 3,
+                    "lastTransitionTime": "2026-11-26T01:00:00Z", "reason": "Migrating", "message": "m"}]
+  })");
+  return in;
+}
+
+TEST(CrdAgreement, SchemaDefaultsEqualTheCppDefaultsOnAMinimalStack) {
+  Json by_apiserver = minimal_stack();
+  apiserver_default(by_apiserver, stack_schema());
+  auto stack = OkamiStack::load(minimal_stack());
+  ASSERT_TRUE(stack.has_value()) << stack.error().describe();
+  EXPECT_EQ(stack->to_json()["spec"], by_apiserver["spec"])
+      << "apiserver: " << by_apiserver["spec"].dump(1)
+      << "\nC++: " << stack->to_json()["spec"].dump(1);
+}
+
+TEST(CrdAgreement, SchemaDefaultsEqualTheCppDefaultsOnTheSample) {
+  Json by_apiserver = sample_stack();
+  apiserver_default(by_apiserver, stack_schema());
+  auto stack = OkamiStack::load(sample_stack());
+  ASSERT_TRUE(stack.has_value()) << stack.error().describe();
+  EXPECT_EQ(stack->to_json()["spec"], by_apiserver["spec"]);
+}
+
+TEST(CrdAgreement, BackupSchemaDefaultsEqualTheCppDefaults) {
+  Json in = testing::sample_backup();
+  in["spec"].erase("quiesce");
+  Json by_apiserver = in;
+  apiserver_default(by_apiserver, backup_schema());
+  auto backup = OkamiBackup::load(in);
+  ASSERT_TRUE(backup.has_value()) << backup.error().describe();
+  EXPECT_EQ(backup->to_json()["spec"], by_apiserver["spec"]);
+}
+
+TEST(CrdAgreement, EveryStackFieldInTheSchemaExistsInTheCppType) {
+  const Json schema = stack_schema();
+  const Json full = full_stack();
+  std::set<std::string> in_schema, in_fixture;
+  schema_paths(schema["properties"]["spec"], "spec", in_schema);
+  schema_paths(schema["properties"]["status"], "status", in_schema);
+  value_paths(full["spec"], schema["properties"]["spec"], "spec", in_fixture);
+  value_paths(full["status"], schema["properties"]["status"], "status", in_fixture);
+  // The fixture covers the schema exactly, so the round trip below covers every field.
+  EXPECT_EQ(in_fixture, in_schema);
+
+  auto stack = OkamiStack::from_json(full);
+  ASSERT_TRUE(stack.has_value()) << stack.error().describe();
+  const Json out = stack->to_json();
+  EXPECT_EQ(out["spec"], full["spec"]);
+  EXPECT_EQ(out["status"], full["status"]);
+}
+
+TEST(CrdAgreement, EveryBackupFieldInTheSchemaExistsInTheCppType) {
+  const Json schema = backup_schema();
+  Json full = Json::parse(R"({
+    "apiVersion": "okami.io/v1alpha1", "kind": "OkamiBackup",
+    "metadata": {"name": "b1", "namespace": "okami"},
+    "spec": {"stackRef": "okami", "quiesce": false},
+    "status": {"phase": "Verified",
+      "archive": {"pvc": "okami-backups", "path": "/b1.tar.gz", "sizeBytes": 10, "sha256": "ab"},
+      "source": {"chromaVersion": "0.5.23", "dataFormat": "0.5", "migrations": {"metadb": 4},
+                 "collections": [{"name": "c", "id": "i", "dimension": 1024, "count": 1}]},
+      "verification": {"checkedAt": "2026-11-26T01:00:00Z", "checksum": "ab", "sqliteIntegrity": true,
+                       "collectionsMatch": true, "signature": "s"},
+      "startedAt": "2026-11-26T00:59:00Z", "finishedAt": "2026-11-26T01:00:00Z",
+      "conditions": [{"type": "Complete", "status": "True", "observedGeneration": 1,
+                      "lastTransitionTime": "2026-11-26T01:00:00Z", "reason": "Archived", "message": "m"}]}
+  })");
+  std::set<std::string> in_schema, in_fixture;
+  schema_paths(schema["properties"]["spec"], "spec", in_schema);
+  schema_paths(schema["properties"]["status"], "status", in_schema);
+  value_paths(full["spec"], schema["properties"]["spec"], "spec", in_fixture);
+  value_paths(full["status"], schema["properties"]["status"], "status", in_fixture);
+  EXPECT_EQ(in_fixture, in_schema);
+  auto backup = OkamiBackup::from_json(full);
+  ASSERT_TRUE(backup.has_value()) << backup.error().describe();
+  EXPECT_EQ(backup->to_json(), full);
+}
+
+TEST(CrdAgreement, EveryFieldHasADescriptionForKubectlExplain) {
+  for (const auto& [file, schema] :
+       {std::pair{"okamistacks", stack_schema()}, std::pair{"okamibackups", backup_schema()}}) {
+    each_property(schema, "", [&file = file](const std::string& path, const Json& s) {
+      if (path == "metadata") return;
+      EXPECT_TRUE(s.contains("description") && !s["description"].get<std::string>().empty())
+          << file << ": " << (path.empty() ? "<root>" : path) << " has no description";
+    });
+  }
+}
+
+TEST(CrdAgreement, SchemaPatternsAreTheOnesTheOperatorChecks) {
+  const Json spec = stack_schema()["properties"]["spec"]["properties"];
+  const auto pattern = [&spec](const std::string& pointer) {
+    return spec.at(Json::json_pointer(pointer)).at("pattern").get<std::string>();
+  };
+  EXPECT_EQ(pattern("/chroma/properties/version"), patterns::kSemver);
+  EXPECT_EQ(pattern("/ollama/properties/version"), patterns::kSemver);
+  EXPECT_EQ(pattern("/chroma/properties/image"), patterns::kImageRepository);
+  EXPECT_EQ(pattern("/ollama/properties/image"), patterns::kImageRepository);
+  EXPECT_EQ(pattern("/client/properties/image"), patterns::kImageRepository);
+  EXPECT_EQ(pattern("/client/properties/version"), patterns::kImageTag);
+  for (const char* s : {"/chroma", "/ollama", "/client", "/backup"}) {
+    EXPECT_EQ(pattern(std::string(s) + "/properties/storage/properties/size"),
+              patterns::kStorageSize)
+        << s;
+    EXPECT_EQ(pattern(std::string(s) + "/properties/storage/properties/storageClassName"),
+              patterns::kDns1123Subdomain)
+        << s;
+  }
+  EXPECT_EQ(pattern("/chroma/properties/resources/properties/requests/additionalProperties"),
+            patterns::kQuantity);
+  EXPECT_EQ(pattern("/upgrade/properties/maxBackupAge"), patterns::kDuration);
+  EXPECT_EQ(pattern("/ollama/properties/keepAlive"), patterns::kKeepAlive);
+  EXPECT_EQ(pattern("/ollama/properties/embeddingModel"), patterns::kModelName);
+  EXPECT_EQ(pattern("/ollama/properties/models/items"), patterns::kModelName);
+  for (const char* pkg : {"chromadb", "crewai", "crewai-tools", "ollama"}) {
+    EXPECT_EQ(pattern(std::string("/client/properties/packages/properties/") + pkg),
+              patterns::kPep440Specifier)
+        << pkg;
+  }
+  EXPECT_EQ(pattern("/client/properties/env/items/properties/name"), patterns::kEnvVarName);
+  EXPECT_EQ(pattern("/backup/properties/schedule"), patterns::kCron);
+  EXPECT_EQ(pattern("/restore/properties/fromBackup"), patterns::kDns1123Subdomain);
+
+  const Json backup_spec = backup_schema()["properties"]["spec"]["properties"];
+  EXPECT_EQ(backup_spec["stackRef"]["pattern"], patterns::kDns1035Label);
+  EXPECT_EQ(backup_spec["stackRef"]["maxLength"], kMaxStackNameLength);
+}
+
+TEST(CrdAgreement, IntegerRangesInTheSchemaAreEnforcedByTheOperator) {
+  const Json schema = stack_schema();
+  int checked = 0;
+  each_property(
+      schema["properties"]["spec"], "spec", [&checked](const std::string& path, const Json& s) {
+        if (s.value("type", "") != "integer" || path.find("[]") != std::string::npos) return;
+        std::string pointer = "/" + std::regex_replace(path, std::regex("\\."), "/");
+        for (const char* bound : {"minimum", "maximum"}) {
+          if (!s.contains(bound)) continue;
+          const int64_t limit = s[bound].get<int64_t>();
+          const int64_t outside = std::string(bound) == "minimum" ? limit - 1 : limit + 1;
+          Json in = minimal_stack();
+          in[Json::json_pointer(pointer)] = outside;
+          auto stack = OkamiStack::load(in);
+          ASSERT_FALSE(stack.has_value()) << path << " = " << outside << " was accepted";
+          EXPECT_NE(stack.error().message.find(path), std::string::npos) << stack.error().message;
+          in[Json::json_pointer(pointer)] = limit;
+          EXPECT_TRUE(OkamiStack::load(in).has_value())
+              << path << " = " << limit << " was rejected";
+          ++checked;
+        }
+      });
+  EXPECT_GE(checked, 6);  // replicas, gpu.count and retain, both ends
+}
+
+TEST(CrdAgreement, ReservedClientEnvIsTheListTheSchemaForbids) {
+  const Json client = stack_schema()["properties"]["spec"]["properties"]["client"];
+  const std::string rule = client["x-kubernetes-validations"][0]["rule"].get<std::string>();
+  std::set<std::string> in_rule;
+  const std::regex quoted("'([A-Z_]+)'");
+  for (auto it = std::sregex_iterator(rule.begin(), rule.end(), quoted);
+       it != std::sregex_iterator(); ++it) {
+    in_rule.insert((*it)[1]);
+  }
+  const std::set<std::string> in_cpp(kReservedClientEnv.begin(), kReservedClientEnv.end());
+  EXPECT_EQ(in_rule, in_cpp);
+}
+
+TEST(CrdAgreement, PhasesAreTheSchemaEnums) {
+  const Json st = stack_schema()["properties"]["status"]["properties"];
+  EXPECT_EQ(st["phase"]["enum"].get<std::vector<std::string>>(),
+            std::vector<std::string>(kStackPhases.begin(), kStackPhases.end()));
+  const Json bst = backup_schema()["properties"]["status"]["properties"];
+  EXPECT_EQ(bst["phase"]["enum"].get<std::vector<std::string>>(),
+            std::vector<std::string>(kBackupPhases.begin(), kBackupPhases.end()));
+}
+
+TEST(CrdAgreement, KubectlGetShowsVersionsReadinessAndPhase) {
+  const Json crd = load_yaml("crds/okamistacks.okami.io.yaml");
+  EXPECT_EQ(crd["spec"]["names"]["shortNames"], Json::array({"oks"}));
+  EXPECT_EQ(crd["spec"]["names"]["categories"], Json::array({"okami"}));
+  const Json& version = crd["spec"]["versions"][0];
+  EXPECT_TRUE(version["served"].get<bool>() && version["storage"].get<bool>());
+  EXPECT_TRUE(version["subresources"].contains("status"));
+  std::vector<std::string> columns;
+  for (const auto& c : version["additionalPrinterColumns"]) columns.push_back(c["name"]);
+  EXPECT_EQ(columns,
+            (std::vector<std::string>{"Chroma", "Ollama", "Client", "Ready", "Phase", "Age"}));
+  EXPECT_EQ(version["additionalPrinterColumns"][3]["jsonPath"],
+            ".status.conditions[?(@.type==\"Ready\")].status");
+
+  const Json bcrd = load_yaml("crds/okamibackups.okami.io.yaml");
+  EXPECT_EQ(bcrd["spec"]["names"]["shortNames"], Json::array({"okb"}));
+  columns.clear();
+  for (const auto& c : bcrd["spec"]["versions"][0]["additionalPrinterColumns"])
+    columns.push_back(c["name"]);
+  EXPECT_EQ(columns, (std::vector<std::string>{"Stack", "Phase", "Verified", "Size", "Age"}));
+}
+
+TEST(CrdAgreement, StackRefIsImmutableInTheSchema) {
+  const Json stack_ref = backup_schema()["properties"]["spec"]["properties"]["stackRef"];
+  EXPECT_EQ(stack_ref["x-kubernetes-validations"][0]["rule"], "self == oldSelf");
+}
+
+}  // namespace
+}  // namespace okami::v1alpha1

@@ -1,0 +1,394 @@
+#include "okami/desired_state.h"
+
+#include <gtest/gtest.h>
+
+#include "okami/chroma_objects.h"
+#include "okami/client_objects.h"
+#include "okami/names.h"
+#include "unit/okami/api_test_support.h"
+
+namespace okami::desired {
+namespace {
+
+using v1alpha1::OkamiStack;
+
+constexpr const char* kOperatorImage = "ghcr.io/okami/okami-operator:0.1.0";
+
+OkamiStack sample(const std::string& chroma_version = "0.5.23") {
+  Json in = v1alpha1::testing::sample_stack();
+  in["metadata"]["uid"] = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+  in["spec"]["chroma"]["version"] = chroma_version;
+  auto stack = OkamiStack::load(in);
+  EXPECT_TRUE(stack.has_value()) << stack.error().describe();
+  return stack ? *stack : OkamiStack{};
+}
+
+std::vector<Json> objects_for(const OkamiStack& stack, const Inputs& inputs) {
+  auto objects = desired_objects(stack, inputs);
+  EXPECT_TRUE(objects.has_value()) << objects.error().describe();
+  return objects ? *objects : std::vector<Json>{};
+}
+
+std::vector<Json> objects_for(const OkamiStack& stack) {
+  return objects_for(stack, steady_state_inputs(stack, kOperatorImage));
+}
+
+const Json& find(const std::vector<Json>& objects, const std::string& kind,
+                 const std::string& name) {
+  static const Json kMissing;
+  for (const auto& o : objects) {
+    if (o["kind"] == kind && o["metadata"]["name"] == name) return o;
+  }
+  ADD_FAILURE() << "no " << kind << " " << name;
+  return kMissing;
+}
+
+bool has(const std::vector<Json>& objects, const std::string& kind) {
+  for (const auto& o : objects) {
+    if (o["kind"] == kind) return true;
+  }
+  return false;
+}
+
+// name -> value (or "secret:<name>/<key>") of a container's env.
+std::map<std::string, std::string> env_of(const Json& container) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : container.value("env", Json::array())) {
+    if (e.contains("value")) {
+      out[e["name"]] = e["value"];
+    } else if (e.contains("valueFrom") && e["valueFrom"].contains("secretKeyRef")) {
+      const auto& r = e["valueFrom"]["secretKeyRef"];
+      out[e["name"]] = "secret:" + r["name"].get<std::string>() + "/" + r["key"].get<std::string>();
+    } else {
+      out[e["name"]] = "<ref>";
+    }
+  }
+  return out;
+}
+
+const Json& pod_spec(const Json& workload) {
+  return workload["spec"]["template"]["spec"];
+}
+const Json& first_container(const Json& workload) {
+  return pod_spec(workload)["containers"][0];
+}
+
+TEST(DesiredState, SampleAt0523RunsTheZeroXServerWithTokenAuth) {
+  const auto objects = objects_for(sample());
+  const Json& sts = find(objects, "StatefulSet", "okami-chroma");
+  const Json& chroma = first_container(sts);
+  EXPECT_EQ(chroma["image"], "chromadb/chroma:0.5.23");
+  EXPECT_FALSE(chroma.contains("args"));
+  const auto env = env_of(chroma);
+  EXPECT_EQ(env.at("IS_PERSISTENT"), "TRUE");
+  EXPECT_EQ(env.at("PERSIST_DIRECTORY"), "/chroma/chroma");
+  EXPECT_EQ(env.at("ANONYMIZED_TELEMETRY"), "FALSE");
+  EXPECT_EQ(env.at("CHROMA_SERVER_AUTHN_PROVIDER"),
+            "chromadb.auth.token_authn.TokenAuthenticationServerProvider");
+  EXPECT_EQ(env.at("CHROMA_SERVER_AUTHN_CREDENTIALS"), "secret:okami-chroma-token/token");
+  EXPECT_EQ(env.at("CHROMA_AUTH_TOKEN_TRANSPORT_HEADER"), "Authorization");
+  EXPECT_EQ(chroma["volumeMounts"][0]["mountPath"], "/chroma/chroma");
+  EXPECT_EQ(chroma["readinessProbe"]["httpGet"]["path"], "/api/v1/heartbeat");
+  EXPECT_EQ(chroma["livenessProbe"]["httpGet"]["path"], "/api/v1/heartbeat");
+  EXPECT_EQ(chroma["ports"][0]["containerPort"], 8000);
+  EXPECT_EQ(chroma["readinessProbe"]["httpGet"]["port"], chroma["ports"][0]["name"]);
+  EXPECT_EQ(sts["spec"]["replicas"], 1);
+  EXPECT_FALSE(has(objects, "ConfigMap"));
+  EXPECT_FALSE(has(objects, "NetworkPolicy"));
+}
+
+TEST(DesiredState, SampleAt1xRunsTheConfigFileLayoutBehindANetworkPolicy) {
+  const OkamiStack stack = sample("1.0.15");
+  Inputs in = steady_state_inputs(stack, kOperatorImage);
+  in.operator_namespace = "okami-system";
+  const auto objects = objects_for(stack, in);
+
+  const Json& cm = find(objects, "ConfigMap", "okami-chroma-config");
+  const std::string config = cm["data"]["config.yaml"];
+  EXPECT_NE(config.find("persist_path: \"/data\""), std::string::npos) << config;
+  EXPECT_NE(config.find("port: 8000"), std::string::npos);
+  EXPECT_NE(config.find("migration_mode: \"apply\""), std::string::npos);
+
+  const Json& sts = find(objects, "StatefulSet", "okami-chroma");
+  const Json& chroma = first_container(sts);
+  EXPECT_EQ(chroma["image"], "chromadb/chroma:1.0.15");
+  EXPECT_EQ(chroma["args"], Json::array({"run", "/config.yaml"}));
+  EXPECT_FALSE(chroma.contains("env")) << "1.x ignores CHROMA_SERVER_AUTHN_* silently";
+  std::map<std::string, std::string> mounts;
+  for (const auto& m : chroma["volumeMounts"]) mounts[m["name"]] = m["mountPath"];
+  EXPECT_EQ(mounts.at("data"), "/data");
+  EXPECT_EQ(mounts.at("config"), "/config.yaml");
+  EXPECT_EQ(chroma["readinessProbe"]["httpGet"]["path"], "/api/v2/heartbeat");
+  EXPECT_EQ(chroma["startupProbe"]["httpGet"]["path"], "/api/v2/heartbeat");
+
+  const Json& np = find(objects, "NetworkPolicy", "okami-chroma");
+  EXPECT_EQ(np["spec"]["podSelector"]["matchLabels"], sts["spec"]["selector"]["matchLabels"]);
+  EXPECT_EQ(np["spec"]["policyTypes"], Json::array({"Ingress"}));
+  const Json& from = np["spec"]["ingress"][0]["from"];
+  ASSERT_EQ(from.size(), 2u);
+  EXPECT_EQ(from[0]["podSelector"]["matchLabels"],
+            find(objects, "Deployment", "okami-client")["spec"]["selector"]["matchLabels"]);
+  EXPECT_EQ(from[1]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+            "okami-system");
+  EXPECT_EQ(np["spec"]["ingress"][0]["ports"][0]["port"], 8000);
+
+  const auto client_env = env_of(first_container(find(objects, "Deployment", "okami-client")));
+  for (const char* auth : {"CHROMA_AUTH_TOKEN", "CHROMA_SERVER_AUTHN_CREDENTIALS",
+                           "CHROMA_CLIENT_AUTH_CREDENTIALS", "CHROMA_CLIENT_AUTH_PROVIDER"}) {
+    EXPECT_EQ(client_env.count(auth), 0u) << auth;
+  }
+  EXPECT_EQ(chroma_auth_mode(stack, "1.0.15"), "NetworkPolicy");
+}
+
+TEST(DesiredState, BlockedUpgradeKeepsRunningTheOldLayout) {
+  // The spec asks for 1.x but upstream decided 0.5.23 keeps running until the gate passes.
+  const OkamiStack stack = sample("1.0.15");
+  Inputs in = steady_state_inputs(stack, kOperatorImage);
+  in.chroma_version = "0.5.23";
+  const auto objects = objects_for(stack, in);
+  const Json& chroma = first_container(find(objects, "StatefulSet", "okami-chroma"));
+  EXPECT_EQ(chroma["image"], "chromadb/chroma:0.5.23");
+  EXPECT_EQ(chroma["readinessProbe"]["httpGet"]["path"], "/api/v1/heartbeat");
+  EXPECT_FALSE(has(objects, "NetworkPolicy"));
+}
+
+TEST(DesiredState, GuardInitContainerChecksTheDataBeforeTheServerStarts) {
+  for (const char* version : {"0.5.23", "1.0.15"}) {
+    const auto objects = objects_for(sample(version));
+    const Json& spec = pod_spec(find(objects, "StatefulSet", "okami-chroma"));
+    ASSERT_EQ(spec["initContainers"].size(), 1u);
+    const Json& guard = spec["initContainers"][0];
+    const std::string mount = version[0] == '0' ? "/chroma/chroma" : "/data";
+    EXPECT_EQ(guard["image"], kOperatorImage);
+    EXPECT_EQ(guard["command"], Json::array({"okami-operator"}));
+    EXPECT_EQ(guard["args"], Json::array({"guard", "--data", mount, "--server-version", version}));
+    EXPECT_EQ(guard["volumeMounts"][0]["mountPath"], mount);
+    EXPECT_EQ(guard["volumeMounts"][0]["readOnly"], true);
+  }
+}
+
+TEST(DesiredState, PersistentVolumeClaimsAreNeverOwnedSoDeletingTheStackKeepsData) {
+  const auto objects = objects_for(sample());
+  std::set<std::string> pvcs;
+  for (const auto& o : objects) {
+    const bool owned = o["metadata"].contains("ownerReferences");
+    if (o["kind"] == "PersistentVolumeClaim") {
+      EXPECT_FALSE(owned) << o["metadata"]["name"];
+      pvcs.insert(o["metadata"]["name"]);
+    } else {
+      ASSERT_TRUE(owned) << o["kind"] << " " << o["metadata"]["name"];
+      const Json& ref = o["metadata"]["ownerReferences"][0];
+      EXPECT_EQ(ref["kind"], "OkamiStack");
+      EXPECT_EQ(ref["apiVersion"], "okami.io/v1alpha1");
+      EXPECT_EQ(ref["name"], "okami");
+      EXPECT_EQ(ref["uid"], "7c9e6679-7425-40de-944b-e07fc1f90ae7");
+      EXPECT_EQ(ref["controller"], true);
+      EXPECT_EQ(ref["blockOwnerDeletion"], true);
+    }
+  }
+  EXPECT_EQ(pvcs, (std::set<std::string>{"okami-chroma-data", "okami-ollama-models",
+                                         "okami-client-storage", "okami-backups"}));
+}
+
+TEST(DesiredState, WorkloadsMountTheStandalonePvcsInsteadOfClaimTemplates) {
+  const auto objects = objects_for(sample());
+  const Json& sts = find(objects, "StatefulSet", "okami-chroma");
+  EXPECT_FALSE(sts["spec"].contains("volumeClaimTemplates"));
+  std::set<std::string> claims;
+  for (const auto& o : objects) {
+    if (!o["spec"].contains("template")) continue;
+    for (const auto& v : pod_spec(o)["volumes"]) {
+      if (v.contains("persistentVolumeClaim"))
+        claims.insert(v["persistentVolumeClaim"]["claimName"]);
+    }
+  }
+  EXPECT_EQ(claims, (std::set<std::string>{"okami-chroma-data", "okami-ollama-models",
+                                           "okami-client-storage"}));
+  const Json& pvc = find(objects, "PersistentVolumeClaim", "okami-chroma-data");
+  EXPECT_EQ(pvc["spec"]["resources"]["requests"]["storage"], "10Gi");
+  EXPECT_EQ(pvc["spec"]["accessModes"], Json::array({"ReadWriteOnce"}));
+}
+
+TEST(DesiredState, ClientEnvironmentIsDerivedFromTheStack) {
+  const auto objects = objects_for(sample());
+  const Json& app = first_container(find(objects, "Deployment", "okami-client"));
+  const auto env = env_of(app);
+  EXPECT_EQ(env.at("OLLAMA_BASE_URL"), "http://okami-ollama.okami.svc:11434");
+  EXPECT_EQ(env.at("OLLAMA_API_BASE_URL"), "http://okami-ollama.okami.svc:11434");
+  EXPECT_EQ(env.at("CHROMA_HOST"), "okami-chroma.okami.svc");
+  EXPECT_EQ(env.at("CHROMA_PORT"), "8000");
+  EXPECT_EQ(env.at("CHROMA_AUTH_TOKEN"), "secret:okami-chroma-token/token");
+  EXPECT_EQ(env.at("CHROMA_SERVER_AUTHN_CREDENTIALS"), "secret:okami-chroma-token/token");
+  EXPECT_EQ(env.at("EMBEDDING_MODEL"), "mxbai-embed-large");
+  EXPECT_EQ(env.at("CREWAI_STORAGE_DIR"), kClientStoragePath);
+  EXPECT_EQ(app["volumeMounts"][0]["mountPath"], kClientStoragePath);
+  // The user's variables come last.
+  EXPECT_EQ(app["env"].back()["name"], "LOG_LEVEL");
+  EXPECT_EQ(app["image"], "ghcr.io/okami/okami-client:1.0.0");
+  // The Services the URLs point at exist with those ports.
+  EXPECT_EQ(find(objects, "Service", "okami-ollama")["spec"]["ports"][0]["port"], 11434);
+  EXPECT_EQ(find(objects, "Service", "okami-chroma")["spec"]["ports"][0]["port"], 8000);
+}
+
+TEST(DesiredState, OllamaServesOnAllInterfacesWithItsModelsOnTheVolume) {
+  OkamiStack stack = sample();
+  stack.spec.ollama.gpu.count = 2;
+  const auto objects = objects_for(stack);
+  const Json& dep = find(objects, "Deployment", "okami-ollama");
+  const Json& ollama = first_container(dep);
+  const auto env = env_of(ollama);
+  EXPECT_EQ(env.at("OLLAMA_HOST"), "0.0.0.0:11434");
+  EXPECT_EQ(env.at("OLLAMA_KEEP_ALIVE"), "5m");
+  EXPECT_EQ(env.at("OLLAMA_MODELS"), "/root/.ollama/models");
+  EXPECT_EQ(ollama["image"], "ollama/ollama:0.4.7");
+  EXPECT_EQ(ollama["readinessProbe"]["httpGet"]["path"], "/api/version");
+  EXPECT_EQ(ollama["resources"]["limits"]["nvidia.com/gpu"], 2);
+  EXPECT_EQ(dep["spec"]["strategy"]["type"], "Recreate");
+}
+
+TEST(DesiredState, EveryPodIsHardened) {
+  const auto objects = objects_for(sample());
+  int pods = 0;
+  for (const auto& o : objects) {
+    if (!o["spec"].contains("template")) continue;
+    ++pods;
+    const Json& spec = pod_spec(o);
+    const std::string name = o["metadata"]["name"];
+    EXPECT_EQ(spec["securityContext"]["seccompProfile"]["type"], "RuntimeDefault") << name;
+    EXPECT_EQ(spec["automountServiceAccountToken"], false) << name;
+    const bool root_image = name == "okami-ollama";
+    EXPECT_EQ(spec["securityContext"].value("runAsNonRoot", false), !root_image) << name;
+    std::vector<Json> containers(spec["containers"].begin(), spec["containers"].end());
+    for (const auto& c : spec.value("initContainers", Json::array())) containers.push_back(c);
+    for (const auto& c : containers) {
+      EXPECT_EQ(c["securityContext"]["allowPrivilegeEscalation"], false) << name;
+      EXPECT_EQ(c["securityContext"]["capabilities"]["drop"], Json::array({"ALL"})) << name;
+      EXPECT_TRUE(c["resources"].contains("requests")) << name << "/" << c["name"];
+    }
+  }
+  EXPECT_EQ(pods, 3);
+}
+
+TEST(DesiredState, UserResourcesReplaceTheDefaultRequests) {
+  OkamiStack stack = sample();
+  stack.spec.chroma.resources.requests = {{"cpu", "1"}, {"memory", "4Gi"}};
+  stack.spec.chroma.resources.limits = {{"memory", "4Gi"}};
+  const auto objects = objects_for(stack);
+  const Json& chroma = first_container(find(objects, "StatefulSet", "okami-chroma"));
+  EXPECT_EQ(chroma["resources"]["requests"]["memory"], "4Gi");
+  EXPECT_EQ(chroma["resources"]["limits"]["memory"], "4Gi");
+}
+
+TEST(DesiredState, EveryObjectCarriesTheStandardLabels) {
+  for (const auto& o : objects_for(sample("1.0.15"))) {
+    const Json& labels = o["metadata"]["labels"];
+    for (const char* key : {names::kLabelName, names::kLabelInstance, names::kLabelComponent,
+                            names::kLabelManagedBy, names::kLabelPartOf, names::kLabelStack}) {
+      EXPECT_TRUE(labels.contains(key)) << o["kind"] << " lacks " << key;
+    }
+    EXPECT_EQ(labels[names::kLabelStack], "okami");
+    EXPECT_EQ(labels[names::kLabelManagedBy], "okami-operator");
+    EXPECT_EQ(o["metadata"]["namespace"], "okami");
+  }
+}
+
+TEST(DesiredState, SameInputGivesByteIdenticalOutput) {
+  const OkamiStack stack = sample();
+  const auto a = objects_for(stack);
+  // The same stack decoded from a re-serialized document with keys in another order.
+  Json reordered = Json::parse(stack.to_json().dump());
+  auto again = OkamiStack::load(reordered);
+  ASSERT_TRUE(again.has_value());
+  const auto b = objects_for(*again);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i].dump(), b[i].dump());
+}
+
+TEST(DesiredState, ConfigHashRollsPodsOnlyWhenTheirConfigChanges) {
+  const auto hash = [](const OkamiStack& s, const std::string& name) {
+    const auto objects = objects_for(s);
+    for (const auto& o : objects) {
+      if (o["metadata"]["name"] == name && o["spec"].contains("template")) {
+        return o["spec"]["template"]["metadata"]["annotations"][kConfigHashAnnotation]
+            .get<std::string>();
+      }
+    }
+    return std::string();
+  };
+  const OkamiStack base = sample();
+  EXPECT_EQ(hash(base, "okami-chroma").size(), 64u);
+  EXPECT_EQ(hash(base, "okami-chroma"), hash(sample(), "okami-chroma"));
+  EXPECT_NE(hash(base, "okami-chroma"), hash(sample("0.5.20"), "okami-chroma"));
+  OkamiStack other_model = sample();
+  other_model.spec.ollama.embedding_model = "nomic-embed-text";
+  EXPECT_NE(hash(base, "okami-client"), hash(other_model, "okami-client"));
+  EXPECT_EQ(hash(base, "okami-ollama"), hash(other_model, "okami-ollama"));
+}
+
+TEST(DesiredState, QuiesceInputsScaleWorkloadsToZero) {
+  const OkamiStack stack = sample();
+  Inputs in = steady_state_inputs(stack, kOperatorImage);
+  in.chroma_replicas = 0;
+  in.client_replicas = 0;
+  in.client_version = "0.9.0";
+  const auto objects = objects_for(stack, in);
+  EXPECT_EQ(find(objects, "StatefulSet", "okami-chroma")["spec"]["replicas"], 0);
+  const Json& client = find(objects, "Deployment", "okami-client");
+  EXPECT_EQ(client["spec"]["replicas"], 0);
+  EXPECT_EQ(first_container(client)["image"], "ghcr.io/okami/okami-client:0.9.0");
+}
+
+TEST(DesiredState, RefusesInputsItCannotBuildFrom) {
+  const OkamiStack stack = sample();
+  Inputs in = steady_state_inputs(stack, kOperatorImage);
+  in.chroma_version = "latest";
+  EXPECT_FALSE(desired_objects(stack, in).has_value());
+  in = steady_state_inputs(stack, "");
+  EXPECT_FALSE(desired_objects(stack, in).has_value());
+  in = steady_state_inputs(stack, kOperatorImage);
+  in.chroma_token_secret.clear();
+  auto r = desired_objects(stack, in);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("token"), std::string::npos);
+  OkamiStack no_ns = stack;
+  no_ns.metadata.namespace_.clear();
+  EXPECT_FALSE(desired_objects(no_ns, steady_state_inputs(no_ns, kOperatorImage)).has_value());
+}
+
+TEST(DesiredState, TokenAuthCanBeTurnedOffOnZeroX) {
+  OkamiStack stack = sample();
+  stack.spec.chroma.auth.enabled = false;
+  Inputs in = steady_state_inputs(stack, kOperatorImage);
+  in.chroma_token_secret.clear();
+  const auto objects = objects_for(stack, in);
+  EXPECT_EQ(env_of(first_container(find(objects, "StatefulSet", "okami-chroma")))
+                .count("CHROMA_SERVER_AUTHN_PROVIDER"),
+            0u);
+  EXPECT_EQ(chroma_auth_mode(stack, "0.5.23"), "None");
+}
+
+TEST(DesiredState, TokenSecretIsOwnedAndHoldsTheTokenBase64) {
+  const Json secret = chroma_token_secret(sample(), "okami-chroma-token", "s3cr3t-token");
+  EXPECT_EQ(secret["kind"], "Secret");
+  EXPECT_EQ(secret["data"]["token"], "czNjcjN0LXRva2Vu");
+  EXPECT_TRUE(secret["metadata"].contains("ownerReferences"));
+}
+
+TEST(DesiredState, StackWithoutUidRendersWithoutOwnerReferences) {
+  OkamiStack stack = sample();
+  stack.metadata.uid.clear();
+  for (const auto& o : objects_for(stack)) {
+    EXPECT_FALSE(o["metadata"].contains("ownerReferences")) << o["kind"];
+  }
+}
+
+TEST(DesiredState, EndpointsNameTheInClusterServices) {
+  const OkamiStack stack = sample();
+  EXPECT_EQ(chroma_endpoint(stack), "http://okami-chroma.okami.svc:8000");
+  EXPECT_EQ(ollama_base_url(stack), "http://okami-ollama.okami.svc:11434");
+  EXPECT_EQ(chroma_generation("0.5.23"), ChromaGeneration::kV0);
+  EXPECT_EQ(chroma_generation("1.0.15"), ChromaGeneration::kV1);
+}
+
+}  // namespace
+}  // namespace okami::desired

@@ -1,0 +1,281 @@
+#include "okami/v1alpha1/okamistack.h"
+
+#include <gtest/gtest.h>
+
+#include <cctype>
+
+#include "unit/okami/api_test_support.h"
+
+namespace okami::v1alpha1 {
+namespace {
+
+using testing::minimal_stack;
+using testing::sample_stack;
+
+// The field paths named by a failed load, joined for assertion messages.
+std::string fields_of(const common::Error& e) {
+  std::string out;
+  for (const auto& c : e.causes) out += c.field + " (" + c.message + "); ";
+  return out;
+}
+
+bool names_field(const common::Error& e, const std::string& field) {
+  for (const auto& c : e.causes) {
+    if (c.field == field) return true;
+  }
+  return false;
+}
+
+TEST(OkamiStack, LoadsTheShippedSample) {
+  auto stack = OkamiStack::load(sample_stack());
+  ASSERT_TRUE(stack.has_value()) << stack.error().describe();
+  EXPECT_EQ(stack->metadata.name, "okami");
+  EXPECT_EQ(stack->spec.chroma.version, "0.5.23");
+  EXPECT_EQ(stack->spec.ollama.embedding_model, "mxbai-embed-large");
+  EXPECT_EQ(stack->spec.client.packages.chromadb, "==0.5.23");
+  EXPECT_EQ(stack->spec.client.packages.crewai, "==0.165.1");
+  EXPECT_EQ(stack->spec.client.packages.crewai_tools, "==0.62.1");
+  EXPECT_EQ(stack->spec.client.packages.ollama, "==0.4.4");
+  EXPECT_EQ(stack->spec.ollama.models_to_pull(), std::vector<std::string>{"mxbai-embed-large"});
+}
+
+TEST(OkamiStack, RoundTripsADefaultedObjectUnchanged) {
+  Json in = sample_stack();
+  in["metadata"]["uid"] = "1b4e28ba-2fa1-11d2-883f-0016d3cca427";
+  in["metadata"]["generation"] = 3;
+  in["metadata"]["managedFields"] = Json::array({{{"manager", "kubectl"}}});
+  in["status"] = Json::parse(R"({
+    "observedGeneration": 3, "phase": "Ready",
+    "chroma": {"runningVersion": "0.5.23", "dataFormat": "0.5", "endpoint": "http://x", "authMode": "Token"},
+    "ollama": {"runningVersion": "0.4.7", "models": ["mxbai-embed-large:latest"], "embeddingDimension": 1024},
+    "client": {"runningVersion": "1.0.0"},
+    "migration": {"step": "Verify", "from": "0.5.23", "to": "1.0.15", "backupRef": "b1",
+                  "startedAt": "2026-11-26T01:00:00Z", "finishedAt": "2026-11-26T01:10:00Z", "message": "ok"},
+    "lastVerifiedBackup": {"name": "b1", "finishedAt": "2026-11-26T00:50:00Z", "sha256": "ab"},
+    "conditions": [{"type": "Ready", "status": "True", "observedGeneration": 3,
+                    "lastTransitionTime": "2026-11-26T01:10:00Z", "reason": "AllReady", "message": "ok"}]
+  })");
+  auto stack = OkamiStack::from_json(in);
+  ASSERT_TRUE(stack.has_value()) << stack.error().describe();
+  stack->apply_defaults();
+  const Json once = stack->to_json();
+  auto again = OkamiStack::from_json(once);
+  ASSERT_TRUE(again.has_value()) << again.error().describe();
+  EXPECT_EQ(again->to_json(), once);
+  EXPECT_EQ(once["metadata"]["managedFields"], in["metadata"]["managedFields"]);
+  EXPECT_EQ(once["status"], in["status"]);
+  EXPECT_EQ(once["spec"]["client"]["packages"]["crewai-tools"], "==0.62.1");
+}
+
+TEST(OkamiStack, FillsEveryDefaultOnAMinimalSpec) {
+  auto stack = OkamiStack::load(minimal_stack());
+  ASSERT_TRUE(stack.has_value()) << stack.error().describe();
+  const auto& s = stack->spec;
+  EXPECT_EQ(s.chroma.image, "chromadb/chroma");
+  EXPECT_EQ(s.chroma.storage.size, "10Gi");
+  EXPECT_EQ(s.chroma.auth.enabled, true);
+  EXPECT_EQ(s.ollama.image, "ollama/ollama");
+  EXPECT_EQ(s.ollama.storage.size, "20Gi");
+  EXPECT_EQ(s.ollama.gpu.count, 0);
+  EXPECT_EQ(s.ollama.gpu.resource_name, "nvidia.com/gpu");
+  EXPECT_EQ(s.ollama.keep_alive, "5m");
+  EXPECT_EQ(s.client.replicas, 1);
+  EXPECT_EQ(s.client.storage.size, "1Gi");
+  EXPECT_EQ(s.upgrade.max_backup_age, "24h");
+  EXPECT_EQ(s.upgrade.final_backup, false);
+  EXPECT_EQ(s.backup.storage.size, "20Gi");
+  EXPECT_EQ(s.backup.retain, 7);
+  EXPECT_EQ(stack->max_backup_age(), std::chrono::hours(24));
+  EXPECT_FALSE(stack->paused());
+}
+
+TEST(OkamiStack, KeepsValuesTheUserSetOverDefaultsAndWritesQuantitiesAsStrings) {
+  Json in = minimal_stack();
+  in["spec"]["chroma"]["image"] = "registry.local:5000/mirror/chroma";
+  in["spec"]["upgrade"] = {{"maxBackupAge", "90m"}};
+  in["spec"]["chroma"]["storage"] = {{"size", 5368709120LL}};
+  auto stack = OkamiStack::load(in);
+  ASSERT_TRUE(stack.has_value()) << stack.error().describe();
+  EXPECT_EQ(stack->spec.chroma.image, "registry.local:5000/mirror/chroma");
+  EXPECT_EQ(stack->max_backup_age(), std::chrono::minutes(90));
+  EXPECT_EQ(stack->spec.chroma.storage.size, "5368709120");
+  EXPECT_EQ(stack->to_json()["spec"]["chroma"]["storage"]["size"], "5368709120");
+}
+
+TEST(OkamiStack, ReportsUnknownFieldsWithTheirPath) {
+  Json in = minimal_stack();
+  in["spec"]["chroma"]["persistDirectory"] = "/x";
+  in["spec"]["extra"] = true;
+  auto stack = OkamiStack::from_json(in);
+  ASSERT_FALSE(stack.has_value());
+  EXPECT_TRUE(names_field(stack.error(), "spec.chroma.persistDirectory"))
+      << fields_of(stack.error());
+  EXPECT_TRUE(names_field(stack.error(), "spec.extra")) << fields_of(stack.error());
+  EXPECT_NE(stack.error().message.find("spec.chroma.persistDirectory: unknown field"),
+            std::string::npos);
+}
+
+TEST(OkamiStack, ReportsMistypedFieldsInsteadOfThrowing) {
+  Json in = minimal_stack();
+  in["spec"]["client"]["replicas"] = "one";
+  in["spec"]["chroma"]["auth"] = {{"enabled", "yes"}};
+  in["spec"]["ollama"]["models"] = "mxbai-embed-large";
+  auto stack = OkamiStack::from_json(in);
+  ASSERT_FALSE(stack.has_value());
+  EXPECT_TRUE(names_field(stack.error(), "spec.client.replicas"));
+  EXPECT_TRUE(names_field(stack.error(), "spec.chroma.auth.enabled"));
+  EXPECT_TRUE(names_field(stack.error(), "spec.ollama.models"));
+  EXPECT_EQ(stack.error().code, common::ErrorCode::kInvalidArgument);
+}
+
+TEST(OkamiStack, RejectsAnotherKindOrApiVersion) {
+  Json in = minimal_stack();
+  in["apiVersion"] = "okami.io/v1";
+  in["kind"] = "OkamiBackup";
+  auto stack = OkamiStack::from_json(in);
+  ASSERT_FALSE(stack.has_value());
+  EXPECT_TRUE(names_field(stack.error(), "apiVersion"));
+  EXPECT_TRUE(names_field(stack.error(), "kind"));
+  EXPECT_FALSE(OkamiStack::from_json(Json::array()).has_value());
+  EXPECT_FALSE(OkamiStack::from_json(Json("spec")).has_value());
+}
+
+// One invalid spec each; the apiserver rejects the same objects through the CRD schema.
+struct InvalidCase {
+  const char* what;
+  const char* patch;  // JSON merge patch over the minimal stack
+  const char* field;  // the field the error must name
+};
+
+class InvalidSpec : public ::testing::TestWithParam<InvalidCase> {};
+
+TEST_P(InvalidSpec, IsRejectedNamingTheField) {
+  const auto& c = GetParam();
+  Json in = minimal_stack();
+  in.merge_patch(Json::parse(c.patch));
+  auto stack = OkamiStack::load(in);
+  ASSERT_FALSE(stack.has_value()) << c.what << " was accepted";
+  EXPECT_EQ(stack.error().code, common::ErrorCode::kInvalidArgument);
+  EXPECT_TRUE(names_field(stack.error(), c.field))
+      << c.what << ": expected " << c.field << ", got " << fields_of(stack.error());
+  EXPECT_NE(stack.error().message.find(c.field), std::string::npos) << stack.error().message;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    OkamiStack, InvalidSpec,
+    ::testing::Values(
+        InvalidCase{"missing chroma version", R"({"spec":{"chroma":{"version":null}}})",
+                    "spec.chroma.version"},
+        InvalidCase{"chroma version 'latest'", R"({"spec":{"chroma":{"version":"latest"}}})",
+                    "spec.chroma.version"},
+        InvalidCase{"chroma version without patch", R"({"spec":{"chroma":{"version":"0.5"}}})",
+                    "spec.chroma.version"},
+        InvalidCase{"ollama version with v prefix", R"({"spec":{"ollama":{"version":"v0.4.7"}}})",
+                    "spec.ollama.version"},
+        InvalidCase{"chroma image with a tag",
+                    R"({"spec":{"chroma":{"image":"chromadb/chroma:1.0.15"}}})",
+                    "spec.chroma.image"},
+        InvalidCase{"storage size in GB", R"({"spec":{"chroma":{"storage":{"size":"10GB"}}}})",
+                    "spec.chroma.storage.size"},
+        InvalidCase{"zero storage size", R"({"spec":{"ollama":{"storage":{"size":"0"}}}})",
+                    "spec.ollama.storage.size"},
+        InvalidCase{"storage class with capitals",
+                    R"({"spec":{"client":{"storage":{"storageClassName":"Fast_SSD"}}}})",
+                    "spec.client.storage.storageClassName"},
+        InvalidCase{"two client replicas", R"({"spec":{"client":{"replicas":2}}})",
+                    "spec.client.replicas"},
+        InvalidCase{"negative client replicas", R"({"spec":{"client":{"replicas":-1}}})",
+                    "spec.client.replicas"},
+        InvalidCase{"negative gpu count", R"({"spec":{"ollama":{"gpu":{"count":-1}}}})",
+                    "spec.ollama.gpu.count"},
+        InvalidCase{"backup age in days", R"({"spec":{"upgrade":{"maxBackupAge":"1d"}}})",
+                    "spec.upgrade.maxBackupAge"},
+        InvalidCase{"zero backup age", R"({"spec":{"upgrade":{"maxBackupAge":"0s"}}})",
+                    "spec.upgrade.maxBackupAge"},
+        InvalidCase{"keepAlive 'forever'", R"({"spec":{"ollama":{"keepAlive":"forever"}}})",
+                    "spec.ollama.keepAlive"},
+        InvalidCase{"retain zero backups", R"({"spec":{"backup":{"retain":0}}})",
+                    "spec.backup.retain"},
+        InvalidCase{"cron with four fields", R"({"spec":{"backup":{"schedule":"0 3 * *"}}})",
+                    "spec.backup.schedule"},
+        InvalidCase{"package pin without operator",
+                    R"({"spec":{"client":{"packages":{"chromadb":"0.5.23"}}}})",
+                    "spec.client.packages.chromadb"},
+        InvalidCase{"empty restore source", R"({"spec":{"restore":{"fromBackup":""}}})",
+                    "spec.restore.fromBackup"},
+        InvalidCase{"env overriding CHROMA_HOST",
+                    R"({"spec":{"client":{"env":[{"name":"CHROMA_HOST","value":"elsewhere"}]}}})",
+                    "spec.client.env[0].name"},
+        InvalidCase{
+            "env overriding EMBEDDING_MODEL",
+            R"({"spec":{"client":{"env":[{"name":"A","value":"1"},{"name":"EMBEDDING_MODEL","value":"x"}]}}})",
+            "spec.client.env[1].name"},
+        InvalidCase{
+            "env set twice",
+            R"({"spec":{"client":{"env":[{"name":"A","value":"1"},{"name":"A","value":"2"}]}}})",
+            "spec.client.env[1].name"},
+        InvalidCase{
+            "env with value and valueFrom",
+            R"({"spec":{"client":{"env":[{"name":"A","value":"1","valueFrom":{"fieldRef":{"fieldPath":"metadata.name"}}}]}}})",
+            "spec.client.env[0]"},
+        InvalidCase{"model name with spaces",
+                    R"({"spec":{"ollama":{"models":["mxbai embed large"]}}})",
+                    "spec.ollama.models[0]"},
+        InvalidCase{"duplicate models", R"({"spec":{"ollama":{"models":["llama3.2","llama3.2"]}}})",
+                    "spec.ollama.models[1]"},
+        InvalidCase{"missing embedding model", R"({"spec":{"ollama":{"embeddingModel":null}}})",
+                    "spec.ollama.embeddingModel"},
+        InvalidCase{"memory request that is not a quantity",
+                    R"({"spec":{"chroma":{"resources":{"requests":{"memory":"lots"}}}}})",
+                    "spec.chroma.resources.requests[memory]"},
+        InvalidCase{
+            "request above its limit",
+            R"({"spec":{"ollama":{"resources":{"requests":{"memory":"8Gi"},"limits":{"memory":"4Gi"}}}}})",
+            "spec.ollama.resources.requests[memory]"},
+        InvalidCase{"stack name too long for child names",
+                    R"({"metadata":{"name":"a-very-long-stack-name-that-does-not-fit-in-63"}})",
+                    "metadata.name"},
+        InvalidCase{"stack name starting with a digit", R"({"metadata":{"name":"1okami"}})",
+                    "metadata.name"},
+        InvalidCase{"missing client section", R"({"spec":{"client":null}})", "spec.client"}),
+    [](const ::testing::TestParamInfo<InvalidCase>& info) {
+      std::string name;
+      for (const char* p = info.param.what; *p != '\0'; ++p) {
+        name += std::isalnum(static_cast<unsigned char>(*p)) ? *p : '_';
+      }
+      return name;
+    });
+
+TEST(OkamiStack, ReportsEveryViolationAtOnce) {
+  Json in = minimal_stack();
+  in.merge_patch(Json::parse(
+      R"({"spec":{"chroma":{"version":"latest"},"client":{"replicas":5},"backup":{"retain":0}}})"));
+  auto stack = OkamiStack::load(in);
+  ASSERT_FALSE(stack.has_value());
+  EXPECT_EQ(stack.error().causes.size(), 3u) << fields_of(stack.error());
+}
+
+TEST(OkamiStack, AcceptsUserEnvThatDoesNotTouchDerivedNames) {
+  Json in = minimal_stack();
+  in["spec"]["client"]["env"] = Json::parse(R"([
+    {"name": "LOG_LEVEL", "value": "DEBUG"},
+    {"name": "OPENAI_API_KEY", "valueFrom": {"secretKeyRef": {"name": "llm", "key": "key"}}},
+    {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}
+  ])");
+  auto stack = OkamiStack::load(in);
+  ASSERT_TRUE(stack.has_value()) << stack.error().describe();
+  EXPECT_EQ(stack->spec.client.env.size(), 3u);
+  EXPECT_EQ(stack->to_json()["spec"]["client"]["env"], in["spec"]["client"]["env"]);
+}
+
+TEST(OkamiStack, PullsTheEmbeddingModelEvenWhenNotListed) {
+  Json in = minimal_stack();
+  in["spec"]["ollama"]["models"] = {"llama3.2:3b"};
+  auto stack = OkamiStack::load(in);
+  ASSERT_TRUE(stack.has_value());
+  EXPECT_EQ(stack->spec.ollama.models_to_pull(),
+            (std::vector<std::string>{"llama3.2:3b", "mxbai-embed-large"}));
+}
+
+}  // namespace
+}  // namespace okami::v1alpha1
