@@ -1,0 +1,51 @@
+// `okami-operator guard`: the init container in front of every Chroma server. Reads the data
+// format on the volume and refuses (exit 1) to let a server older than that format start.
+// Empty or missing data is allowed. Usage errors exit 2.
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "app/subcommands.h"
+#include "okami/data_format.h"
+
+namespace okami::app {
+
+namespace po = boost::program_options;
+
+Subcommand guard_command() {
+  return {"refuse to start a Chroma server older than the data on disk",
+          [](const std::vector<std::string>& args) {
+            po::options_description desc("okami-operator guard");
+            std::string data, server_version;
+            desc.add_options()("help,h", "show this help")(
+                "data", po::value(&data)->required(), "Chroma persist dir")(
+                "server-version", po::value(&server_version)->required(), "version of the server about to start")(
+                "forbid-migration", "also refuse a server that would migrate the data to a newer format");
+            po::variables_map vm;
+            po::store(po::command_line_parser(args).options(desc).run(), vm);
+            if (vm.count("help")) {
+              std::cout << desc << "\n";
+              return 0;
+            }
+            po::notify(vm);
+            auto version = chroma::parse_chroma_version(server_version);
+            if (!version) {
+              std::cerr << "okami-operator guard: " << version.error().describe() << "\n";
+              return 2;
+            }
+            auto format = chroma::detect_data_format(data);
+            if (!format) {
+              std::cerr << "okami-operator guard: refusing to start Chroma " << version->str()
+                        << ": cannot read the data format in " << data << ": " << format.error().describe() << "\n";
+              return 1;
+            }
+            auto decision = chroma::decide_guard(*format, *version, !vm.count("forbid-migration"));
+            if (!decision.allowed) {
+              std::cerr << "okami-operator guard: REFUSED: " << decision.reason << "\n";
+              return 1;
+            }
+            std::cout << "okami-operator guard: allowed: " << decision.reason << "\n";
+            return 0;
+          }};
+}
+
+}  // namespace okami::app

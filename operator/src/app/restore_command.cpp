@@ -1,0 +1,53 @@
+// `okami-operator restore`: extracts a backup into an empty volume, checking every file on the
+// way; the body of the restore Job behind spec.restore.fromBackup.
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "app/subcommands.h"
+#include "okami/backup_restore.h"
+
+namespace okami::app {
+
+namespace po = boost::program_options;
+
+Subcommand restore_command() {
+  return {"restore a backup archive into an empty data dir",
+          [](const std::vector<std::string>& args) {
+            po::options_description desc("okami-operator restore");
+            std::string archive, target, memory_target, sha256;
+            desc.add_options()("help,h", "show this help")(
+                "archive", po::value(&archive)->required(), "archive written by `backup`")(
+                "target", po::value(&target)->required(), "empty dir that receives the Chroma data")(
+                "memory-target", po::value(&memory_target), "empty dir that receives client memories")(
+                "expect-sha256", po::value(&sha256), "archive SHA-256 (default: <archive>.sha256)");
+            po::variables_map vm;
+            po::store(po::command_line_parser(args).options(desc).run(), vm);
+            if (vm.count("help")) {
+              std::cout << desc << "\n";
+              return 0;
+            }
+            po::notify(vm);
+            backup::RestoreOptions options;
+            options.archive = archive;
+            options.target = target;
+            if (!memory_target.empty()) options.memory_target = memory_target;
+            if (!sha256.empty()) options.expect_archive_sha256 = sha256;
+            auto summary = backup::restore_backup(options);
+            if (!summary) {
+              std::cerr << "okami-operator restore: " << summary.error().describe() << "\n";
+              return 1;
+            }
+            std::cout << nlohmann::json{{"files", summary->files},
+                                        {"bytes", summary->bytes},
+                                        {"skippedMemoryFiles", summary->skipped_memory_files},
+                                        {"archiveSha256", summary->archive_sha256},
+                                        {"dataFormat", summary->manifest.data_format.name},
+                                        {"stackUid", summary->manifest.stack.uid}}
+                             .dump()
+                      << "\n";
+            return 0;
+          }};
+}
+
+}  // namespace okami::app

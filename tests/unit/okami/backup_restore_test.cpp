@@ -1,0 +1,129 @@
+#include "okami/backup_restore.h"
+
+#include <gtest/gtest.h>
+
+#include "okami/backup_archive.h"
+#include "okami/data_format.h"
+#include "unit/okami/archive_tamper.h"
+#include "unit/okami/chroma_sqlite_fixture.h"
+
+namespace okami::backup {
+namespace {
+
+namespace fs = std::filesystem;
+using okami::testing::MemEntry;
+using okami::testing::ScratchDir;
+
+struct Fixture {
+  ScratchDir dir;
+  BackupSummary summary;
+  Fixture() {
+    okami::testing::write_chroma_db(dir / "data");
+    okami::testing::write_segment_files(dir / "data", "3f1c0c2e-seg-a", 150000, 1);
+    okami::testing::write_file(dir / "mem" / "short_term" / "chroma.sqlite3", "memory");
+    fs::create_directories(dir / "backups");
+    BackupOptions o;
+    o.data_dir = dir / "data";
+    o.memory_dir = dir / "mem";
+    o.out = dir / "backups" / "b.tar";
+    o.stack = {"team-a", "okami", "uid-1"};
+    o.chroma_version = "0.5.23";
+    o.taken_at = "2026-11-26T01:00:00Z";
+    summary = *write_backup(o);
+  }
+  RestoreOptions options(const std::string& target) const {
+    RestoreOptions r;
+    r.archive = summary.archive;
+    r.target = dir / target;
+    return r;
+  }
+  void rewrite(const std::vector<MemEntry>& entries) const {
+    okami::testing::write_entries(summary.archive, entries);
+    okami::testing::reseal(summary.archive);
+  }
+};
+
+TEST(RestoreBackup, RestoresTheSameFilesIntoAFreshDir) {
+  Fixture f;
+  auto restored = restore_backup(f.options("restored"));
+  ASSERT_TRUE(restored) << restored.error().describe();
+  EXPECT_EQ(okami::testing::read_file(f.dir / "restored" / "3f1c0c2e-seg-a" / "data_level0.bin"),
+            okami::testing::read_file(f.dir / "data" / "3f1c0c2e-seg-a" / "data_level0.bin"));
+  auto format = chroma::detect_data_format(f.dir / "restored");
+  ASSERT_TRUE(format);
+  EXPECT_EQ(format->name, "chroma-0.5");
+  EXPECT_EQ(restored->skipped_memory_files, 1u);
+  for (const auto& e : fs::directory_iterator(f.dir / "restored")) {
+    EXPECT_FALSE(e.path().filename().string().starts_with(".okami-restore")) << "staging dir left behind";
+  }
+}
+
+TEST(RestoreBackup, RestoresClientMemoriesWhenGivenATarget) {
+  Fixture f;
+  auto o = f.options("restored");
+  o.memory_target = f.dir / "mem-restored";
+  ASSERT_TRUE(restore_backup(o));
+  EXPECT_EQ(okami::testing::read_file(f.dir / "mem-restored" / "short_term" / "chroma.sqlite3"), "memory");
+}
+
+TEST(RestoreBackup, RefusesANonEmptyTargetAndLeavesItAlone) {
+  Fixture f;
+  okami::testing::write_file(f.dir / "busy" / "chroma.sqlite3", "live data");
+  auto restored = restore_backup(f.options("busy"));
+  ASSERT_FALSE(restored);
+  EXPECT_EQ(restored.error().code, common::ErrorCode::kInvalidArgument);
+  EXPECT_EQ(okami::testing::read_file(f.dir / "busy" / "chroma.sqlite3"), "live data");
+}
+
+TEST(RestoreBackup, AcceptsAFreshVolumeWithLostAndFound) {
+  Fixture f;
+  fs::create_directories(f.dir / "pvc" / "lost+found");
+  EXPECT_TRUE(restore_backup(f.options("pvc")));
+}
+
+TEST(RestoreBackup, RefusesPathTraversalAndAbsolutePaths) {
+  for (const char* bad : {"../escape.bin", "chroma/../../escape.bin", "/tmp/okami-absolute.bin"}) {
+    Fixture f;
+    auto entries = okami::testing::read_entries(f.summary.archive);
+    entries.insert(entries.begin(), MemEntry{bad, "owned", 0644, ""});
+    f.rewrite(entries);
+    auto restored = restore_backup(f.options("restored"));
+    ASSERT_FALSE(restored) << bad;
+    EXPECT_EQ(restored.error().code, common::ErrorCode::kIntegrity);
+    EXPECT_FALSE(fs::exists(f.dir / "escape.bin"));
+    EXPECT_FALSE(fs::exists("/tmp/okami-absolute.bin"));
+  }
+}
+
+TEST(RestoreBackup, RefusesSymlinksThatWouldEscapeTheTarget) {
+  Fixture f;
+  auto entries = okami::testing::read_entries(f.summary.archive);
+  entries.insert(entries.begin(), MemEntry{"chroma/link", "", 0777, "../../outside"});
+  entries.insert(entries.begin() + 1, MemEntry{"chroma/link/payload", "owned", 0644, ""});
+  f.rewrite(entries);
+  auto restored = restore_backup(f.options("restored"));
+  ASSERT_FALSE(restored);
+  EXPECT_FALSE(fs::exists(f.dir / "outside"));
+}
+
+TEST(RestoreBackup, RemovesWhatItExtractedWhenAChecksumFails) {
+  Fixture f;
+  auto entries = okami::testing::read_entries(f.summary.archive);
+  entries[1].data[5] ^= 0x20;  // after extraction of entry 0, before the manifest is read
+  f.rewrite(entries);
+  auto restored = restore_backup(f.options("restored"));
+  ASSERT_FALSE(restored);
+  EXPECT_TRUE(fs::is_empty(f.dir / "restored"));
+}
+
+TEST(RestoreBackup, RefusesAnArchiveThatDoesNotMatchItsChecksumFile) {
+  Fixture f;
+  std::string bytes = okami::testing::read_file(f.summary.archive);
+  bytes[bytes.size() / 2] ^= 0x01;
+  okami::testing::write_file(f.summary.archive, bytes);
+  EXPECT_FALSE(restore_backup(f.options("restored")));
+  EXPECT_TRUE(!fs::exists(f.dir / "restored") || fs::is_empty(f.dir / "restored"));
+}
+
+}  // namespace
+}  // namespace okami::backup
