@@ -18,5 +18,12 @@ std::map<std::string, Subcommand> all_subcommands();
 
 // One registration function per subcommand file.
 Subcommand version_command();
+Subcommand check_command();
+Subcommand backup_command();
+Subcommand verify_backup_command();
+Subcommand restore_command();
+Subcommand guard_command();
+Subcommand render_command();
+Subcommand run_command();
 
 }  // namespace okami::app

@@ -22,6 +22,7 @@ inline constexpr const char* kLabelInstance = "app.kubernetes.io/instance";
 inline constexpr const char* kLabelComponent = "app.kubernetes.io/component";
 inline constexpr const char* kLabelManagedBy = "app.kubernetes.io/managed-by";
 inline constexpr const char* kLabelPartOf = "app.kubernetes.io/part-of";
+inline constexpr const char* kLabelVersion = "app.kubernetes.io/version";
 inline constexpr const char* kLabelStack = "okami.io/stack";
 
 }  // namespace okami::names

@@ -1,0 +1,204 @@
+#include "app/operator_wiring.h"
+
+#include <unistd.h>
+
+#include <spdlog/spdlog.h>
+
+#include "kube/client_factory.h"
+#include "common/version.h"
+#include "kube/config.h"
+#include "okami/backup_acceptance.h"
+#include "okami/names.h"
+
+namespace okami::app {
+
+using common::ErrorCode;
+using kube::Json;
+
+namespace {
+
+const kube::ResourceType kOkamiStackType{"okami.io", "v1alpha1", "OkamiStack", "okamistacks", true};
+const kube::ResourceType kOkamiBackupType{"okami.io", "v1alpha1", "OkamiBackup", "okamibackups", true};
+
+std::string hostname_or(const std::string& fallback) {
+  char buf[256] = {0};
+  if (gethostname(buf, sizeof(buf) - 1) == 0 && buf[0] != '\0') return buf;
+  return fallback;
+}
+
+std::string env_or(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v != nullptr && *v != '\0' ? v : fallback;
+}
+
+// Maps an object carrying the okami.io/stack label to that stack.
+std::vector<kube::ObjectRef> by_stack_label(const Json& object) {
+  const Json& meta = object["metadata"];
+  const Json labels = meta.value("labels", Json::object());
+  auto it = labels.find(names::kLabelStack);
+  if (it == labels.end() || !it->is_string()) return {};
+  return {kube::ObjectRef{meta.value("namespace", ""), it->get<std::string>()}};
+}
+
+// Maps an OkamiBackup to the stack it backs up.
+std::vector<kube::ObjectRef> by_stack_ref(const Json& object) {
+  const std::string stack = object.value("spec", Json::object()).value("stackRef", "");
+  if (stack.empty()) return {};
+  return {kube::ObjectRef{object["metadata"].value("namespace", ""), stack}};
+}
+
+}  // namespace
+
+common::Result<std::unique_ptr<OperatorProcess>> OperatorProcess::create(const OperatorFlags& flags) {
+  std::unique_ptr<OperatorProcess> p(new OperatorProcess());
+  p->flags_ = flags;
+  auto config = flags.kubeconfig.empty() ? kube::load_default()
+                                         : kube::load_kubeconfig(flags.kubeconfig);
+  if (!config) return common::fail(config.error());
+  kube::ClientOptions copts;
+  copts.qps = flags.qps;
+  copts.burst = flags.burst;
+  copts.user_agent = "okami-operator/" + std::string(common::version());
+  auto client = kube::make_client(*config, copts, p->clock_, &p->metrics_);
+  if (!client) return common::fail(client.error());
+  p->client_ = std::move(*client);
+
+  std::string override_text;
+  if (!flags.matrix_configmap.empty()) {
+    const auto slash = flags.matrix_configmap.find('/');
+    if (slash == std::string::npos) {
+      return common::fail(ErrorCode::kInvalidArgument,
+                          "--compat-matrix-configmap must be NAMESPACE/NAME");
+    }
+    auto cm = p->client_->get(kube::resources::kConfigMap, flags.matrix_configmap.substr(0, slash),
+                              flags.matrix_configmap.substr(slash + 1));
+    if (!cm) return common::fail(cm.error());
+    override_text = cm->value("data", Json::object()).value("matrix.yaml", "");
+    if (override_text.empty()) {
+      return common::fail(ErrorCode::kInvalidArgument,
+                          "ConfigMap " + flags.matrix_configmap + " has no key matrix.yaml");
+    }
+  }
+  auto matrix = gate::CompatMatrix::load(override_text);
+  if (!matrix) return common::fail(matrix.error());
+  p->matrix_ = std::make_unique<gate::CompatMatrix>(std::move(*matrix));
+
+  if (!flags.backup_key_file.empty()) {
+    auto key = backup::load_key(flags.backup_key_file);
+    if (!key) return common::fail(key.error());
+    p->backup_key_ = *key;
+  } else {
+    spdlog::warn("no --backup-key-file: no backup can be accepted as verified, so every "
+                 "irreversible Chroma upgrade stays blocked");
+  }
+
+  kube::EventRecorderOptions eopts;
+  eopts.reporting_instance = hostname_or("okami-operator");
+  p->events_ = std::make_unique<kube::EventRecorder>(*p->client_, p->clock_, eopts);
+
+  StackReconcilerOptions ropts;
+  ropts.operator_image = flags.operator_image;
+  ropts.operator_namespace = env_or("POD_NAMESPACE", "");
+  const std::string key = p->backup_key_;
+  BackupSignatureCheck check = [key](const Json& backup) { return accept_backup(backup, key); };
+  std::vector<std::string> scopes = flags.watch_namespaces;
+  if (scopes.empty()) scopes.push_back("");
+  for (const auto& ns : scopes) {
+    kube::ControllerOptions copt;
+    copt.name = "okamistack";
+    copt.workers = flags.workers;
+    auto ctl = std::make_unique<kube::Controller>(copt, *p->client_, p->clock_, p->random_,
+                                                  &p->metrics_);
+    kube::WatcherOptions all;
+    all.ns = ns;
+    kube::WatcherOptions managed = all;
+    managed.label_selector = std::string(names::kLabelManagedBy) + "=okami-operator";
+    StackStores stores;
+    stores.stacks = &ctl->watch_primary(kOkamiStackType, all);
+    stores.backups = &ctl->watch_mapped(kOkamiBackupType, by_stack_ref, all);
+    stores.statefulsets = &ctl->watch_owned(kube::resources::kStatefulSet, managed);
+    stores.deployments = &ctl->watch_owned(kube::resources::kDeployment, managed);
+    stores.services = &ctl->watch_owned(kube::resources::kService, managed);
+    stores.configmaps = &ctl->watch_owned(kube::resources::kConfigMap, managed);
+    stores.secrets = &ctl->watch_owned(kube::resources::kSecret, managed);
+    stores.network_policies = &ctl->watch_owned(kube::resources::kNetworkPolicy, managed);
+    stores.pvcs = &ctl->watch_mapped(kube::resources::kPersistentVolumeClaim, by_stack_label, managed);
+    stores.pods = &ctl->watch_mapped(kube::resources::kPod, by_stack_label, managed);
+    p->stack_reconcilers_.push_back(std::make_unique<StackReconciler>(
+        *p->client_, stores, *p->events_, p->clock_, p->random_, *p->matrix_, check, ropts));
+    p->stack_controllers_.push_back(std::move(ctl));
+  }
+  return p;
+}
+
+OperatorProcess::~OperatorProcess() { stop(); }
+
+bool OperatorProcess::ready() const {
+  if (!controllers_started_.load()) return elector_ != nullptr;  // a standby replica is ready
+  for (const auto& c : stack_controllers_) {
+    if (!c->ready()) return false;
+  }
+  return true;
+}
+
+int OperatorProcess::metrics_port() const { return server_ ? server_->port() : 0; }
+
+void OperatorProcess::start_controllers() {
+  if (controllers_started_.exchange(true)) return;
+  spdlog::info("starting controllers");
+  for (std::size_t i = 0; i < stack_controllers_.size(); ++i) {
+    stack_controllers_[i]->start(*stack_reconcilers_[i]);
+  }
+}
+
+common::Status OperatorProcess::start() {
+  auto ready_fn = [this] { return ready(); };
+  if (flags_.metrics_address != "0") {
+    server_ = std::make_unique<kube::HttpServer>(metrics_, ready_fn);
+    if (auto s = server_->start(flags_.metrics_address); !s) return s;
+    spdlog::info("serving /metrics, /healthz and /readyz on port {}", server_->port());
+  }
+  if (!flags_.health_address.empty() && flags_.health_address != flags_.metrics_address) {
+    health_server_ = std::make_unique<kube::HttpServer>(metrics_, ready_fn);
+    if (auto s = health_server_->start(flags_.health_address); !s) return s;
+    spdlog::info("serving /healthz and /readyz on port {}", health_server_->port());
+  }
+  if (!flags_.leader_elect) {
+    start_controllers();
+    return common::ok();
+  }
+  kube::LeaderElectionOptions lopts;
+  lopts.lease_namespace = !flags_.lease_namespace.empty() ? flags_.lease_namespace
+                          : !env_or("POD_NAMESPACE", "").empty() ? env_or("POD_NAMESPACE", "")
+                          : !flags_.watch_namespaces.empty() ? flags_.watch_namespaces.front()
+                                                            : "default";
+  lopts.lease_name = flags_.lease_name;
+  lopts.identity = hostname_or("okami-operator") + "_" +
+                   std::to_string(static_cast<long>(random_.uniform() * 1e9));
+  lopts.lease_duration = std::chrono::seconds(flags_.lease_duration_s);
+  lopts.renew_deadline = std::chrono::seconds(flags_.renew_deadline_s);
+  lopts.retry_period = std::chrono::seconds(flags_.retry_period_s);
+  kube::LeaderCallbacks cb;
+  cb.on_started_leading = [this] {
+    spdlog::info("became leader");
+    start_controllers();
+  };
+  cb.on_stopped_leading = [this] {
+    if (controllers_started_.load()) lost_leadership_ = true;
+  };
+  cb.on_new_leader = [](const std::string& who) { spdlog::info("the leader is {}", who); };
+  elector_ = std::make_unique<kube::LeaderElector>(*client_, lopts, cb, clock_, random_, &metrics_);
+  spdlog::info("competing for Lease {}/{} as {}", lopts.lease_namespace, lopts.lease_name,
+               lopts.identity);
+  elector_->start();
+  return common::ok();
+}
+
+void OperatorProcess::stop() {
+  for (auto& c : stack_controllers_) c->stop();
+  if (elector_) elector_->stop();
+  if (health_server_) health_server_->stop();
+  if (server_) server_->stop();
+}
+
+}  // namespace okami::app

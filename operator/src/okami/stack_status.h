@@ -1,0 +1,45 @@
+// The OkamiStack status as a pure function of what was observed and decided: running versions,
+// phase, and the Ready / Reconciling / Stalled / CompatibilityGate / UpgradeBlocked /
+// BackupVerified / Degraded conditions. The reconciler writes it only when it differs.
+#pragma once
+
+#include <string>
+
+#include "common/clock.h"
+#include "kube/client.h"
+#include "okami/compat_matrix.h"
+#include "okami/compatibility_gate.h"
+#include "okami/stack_observation.h"
+#include "okami/upgrade_plan.h"
+#include "okami/v1alpha1/okamistack.h"
+
+namespace okami {
+
+struct StatusInputs {
+  const v1alpha1::OkamiStack* stack = nullptr;
+  const StackObservation* observed = nullptr;
+  const gate::GateResult* gate = nullptr;
+  const upgrade::Decision* decision = nullptr;
+  const gate::CompatMatrix* matrix = nullptr;
+  std::string chroma_target;  // the Chroma version the operator runs now
+  std::string client_target;  // the client image tag the operator runs now
+  // Why the resolved verified-backup annotation is (not) acceptable; empty when none is named.
+  std::string backup_reason;
+  std::string backup_message;
+  bool backup_ok = false;
+  common::Clock::WallPoint now;
+};
+
+// The full new status, starting from the old one (conditions keep their lastTransitionTime
+// when their status does not change; status.migration and lastVerifiedBackup are carried over).
+kube::Json compute_status(const kube::Json& old_status, const StatusInputs& in);
+
+// Status for an object whose spec cannot be decoded or validated: Stalled with the reason.
+kube::Json invalid_spec_status(const kube::Json& old_status, int64_t generation,
+                               const std::string& message, common::Clock::WallPoint now);
+
+// Status while spec.paused is true: everything kept, Reconciling=False (Paused).
+kube::Json paused_status(const kube::Json& old_status, int64_t generation,
+                         common::Clock::WallPoint now);
+
+}  // namespace okami
