@@ -1,0 +1,129 @@
+{{/*
+Names and labels shared by every template. Kubernetes names are limited to 63 characters
+(DNS-1123 labels), so every name is truncated and stripped of a trailing dash.
+*/}}
+
+{{/* Chart name, or nameOverride. */}}
+{{- define "okami-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Full name: fullnameOverride, else the release name when it already contains the chart name,
+else "<release>-<chart>".
+*/}}
+{{- define "okami-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/* "<fullname>-<suffix>", still within 63 characters. Call with (list . "suffix"). */}}
+{{- define "okami-operator.suffixedName" -}}
+{{- $root := index . 0 }}
+{{- $suffix := index . 1 }}
+{{- $base := include "okami-operator.fullname" $root | trunc (int (sub 62 (len $suffix))) | trimSuffix "-" }}
+{{- printf "%s-%s" $base $suffix }}
+{{- end }}
+
+{{/* Chart label value: name-version. */}}
+{{- define "okami-operator.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels on every object of the release, without a component. */}}
+{{- define "okami-operator.commonLabels" -}}
+helm.sh/chart: {{ include "okami-operator.chart" . }}
+app.kubernetes.io/name: {{ include "okami-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: okami
+{{- end }}
+
+{{/* Labels on the operator's objects. */}}
+{{- define "okami-operator.labels" -}}
+{{ include "okami-operator.commonLabels" . }}
+app.kubernetes.io/component: operator
+{{- end }}
+
+{{/* Labels that select the operator Pods; never change them (Deployment selectors are immutable). */}}
+{{- define "okami-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "okami-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: operator
+{{- end }}
+
+{{/* ServiceAccount the operator runs as. */}}
+{{- define "okami-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "okami-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* Secret holding the backup signing key. */}}
+{{- define "okami-operator.signingKeySecretName" -}}
+{{- if .Values.backupSigningKey.existingSecret }}
+{{- .Values.backupSigningKey.existingSecret }}
+{{- else }}
+{{- include "okami-operator.suffixedName" (list . "backup-signing-key") }}
+{{- end }}
+{{- end }}
+
+{{/* Operator image reference: repository:tag, or repository@digest when a digest is set. */}}
+{{- define "okami-operator.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The operator's rules in the namespaces it watches (a ClusterRole, or a Role per namespace).
+Persistent volume claims have no "delete": the operator never deletes user data.
+*/}}
+{{- define "okami-operator.managerRules" -}}
+- apiGroups: ["okami.io"]
+  resources: ["okamistacks", "okamibackups"]
+  verbs: ["get", "list", "watch", "update", "patch"]
+- apiGroups: ["okami.io"]
+  resources: ["okamistacks/status", "okamibackups/status"]
+  verbs: ["get", "update", "patch"]
+- apiGroups: ["okami.io"]
+  resources: ["okamistacks/finalizers", "okamibackups/finalizers"]
+  verbs: ["update"]
+- apiGroups: ["apps"]
+  resources: ["statefulsets", "deployments"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: [""]
+  resources: ["services", "configmaps", "secrets", "serviceaccounts"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: [""]
+  resources: ["persistentvolumeclaims"]
+  verbs: ["get", "list", "watch", "create", "update", "patch"]
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "list", "watch"]
+- apiGroups: ["batch"]
+  resources: ["jobs"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: ["networking.k8s.io"]
+  resources: ["networkpolicies"]
+  verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+- apiGroups: ["events.k8s.io"]
+  resources: ["events"]
+  verbs: ["create", "patch", "update"]
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create", "patch"]
+{{- end }}
