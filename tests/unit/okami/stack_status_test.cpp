@@ -1,0 +1,120 @@
+#include "okami/stack_status.h"
+
+#include <gtest/gtest.h>
+
+#include "kube/conditions.h"
+
+namespace okami {
+namespace {
+
+using kube::Json;
+
+v1alpha1::OkamiStack sample_stack() {
+  Json j = Json::parse(R"({
+    "apiVersion": "okami.io/v1alpha1", "kind": "OkamiStack",
+    "metadata": {"name": "okami", "namespace": "ns", "uid": "u-1", "generation": 3},
+    "spec": {
+      "chroma": {"version": "0.5.23"},
+      "ollama": {"version": "0.4.7", "embeddingModel": "mxbai-embed-large"},
+      "client": {"image": "example/okami-client", "version": "1.0.0",
+                 "packages": {"chromadb": "==0.5.23"}}}})");
+  auto s = v1alpha1::OkamiStack::load(j);
+  EXPECT_TRUE(s.has_value()) << (s ? "" : s.error().describe());
+  return *s;
+}
+
+WorkloadState ready_at(const std::string& version) {
+  WorkloadState w;
+  w.exists = true;
+  w.version = version;
+  w.desired_replicas = 1;
+  w.rolled_out = true;
+  w.ready = true;
+  return w;
+}
+
+struct Fixture {
+  v1alpha1::OkamiStack stack = sample_stack();
+  StackObservation obs;
+  gate::GateResult gate;
+  upgrade::Decision decision = upgrade::UpToDate{"up to date"};
+  gate::CompatMatrix matrix = *gate::CompatMatrix::builtin();
+  common::Clock::WallPoint now = std::chrono::system_clock::from_time_t(1'800'000'000);
+
+  Json compute(const Json& old_status = Json::object()) {
+    StatusInputs in;
+    in.stack = &stack;
+    in.observed = &obs;
+    in.gate = &gate;
+    in.decision = &decision;
+    in.matrix = &matrix;
+    in.chroma_target = stack.spec.chroma.version;
+    in.client_target = stack.spec.client.version;
+    in.now = now;
+    return compute_status(old_status, in);
+  }
+};
+
+TEST(StackStatus, ReadyOnlyWhenEveryWorkloadRunsTheSpecsVersion) {
+  Fixture f;
+  f.obs.chroma = ready_at("0.5.23");
+  f.obs.ollama = ready_at("0.4.7");
+  f.obs.client = ready_at("1.0.0");
+  Json s = f.compute();
+  EXPECT_EQ(s["phase"], "Ready");
+  EXPECT_TRUE(kube::is_condition_true(s["conditions"], "Ready"));
+  EXPECT_FALSE(kube::is_condition_true(s["conditions"], "Reconciling"));
+  EXPECT_EQ(s["observedGeneration"], 3);
+  EXPECT_EQ(s["chroma"]["runningVersion"], "0.5.23");
+  EXPECT_EQ(s["ollama"]["embeddingDimension"], 1024);
+
+  f.obs.ollama = ready_at("0.4.6");  // an old replica set still serves
+  Json t = f.compute();
+  EXPECT_FALSE(kube::is_condition_true(t["conditions"], "Ready"));
+  EXPECT_TRUE(kube::is_condition_true(t["conditions"], "Reconciling"));
+  EXPECT_EQ(t["phase"], "Progressing");
+}
+
+TEST(StackStatus, ABlockedUpgradeIsStalledWithItsReasonAndTheNextCommand) {
+  Fixture f;
+  f.obs.chroma = ready_at("0.5.23");
+  f.decision = upgrade::Blocked{upgrade::BlockReason::kBackupRequired, "needs a backup", "kubectl annotate ..."};
+  Json s = f.compute();
+  EXPECT_EQ(s["phase"], "UpgradeBlocked");
+  auto blocked = kube::find_condition(s["conditions"], "UpgradeBlocked");
+  ASSERT_TRUE(blocked);
+  EXPECT_EQ(blocked->status, "True");
+  EXPECT_EQ(blocked->reason, "BackupRequired");
+  EXPECT_NE(blocked->message.find("kubectl annotate"), std::string::npos);
+  EXPECT_TRUE(kube::is_condition_true(s["conditions"], "Stalled"));
+  EXPECT_FALSE(kube::is_condition_true(s["conditions"], "Degraded"));
+}
+
+TEST(StackStatus, ARefusedDowngradeIsDegraded) {
+  Fixture f;
+  f.decision = upgrade::Blocked{upgrade::BlockReason::kDowngradeRefused, "no way back", ""};
+  Json s = f.compute();
+  EXPECT_TRUE(kube::is_condition_true(s["conditions"], "Degraded"));
+  EXPECT_EQ(kube::find_condition(s["conditions"], "UpgradeBlocked")->reason, "DowngradeRefused");
+}
+
+TEST(StackStatus, RecomputingAnUnchangedStatusChangesNothingSoNoWriteIsNeeded) {
+  Fixture f;
+  f.obs.chroma = ready_at("0.5.23");
+  f.obs.ollama = ready_at("0.4.7");
+  f.obs.client = ready_at("1.0.0");
+  Json first = f.compute();
+  f.now += std::chrono::hours(1);
+  EXPECT_EQ(f.compute(first), first);
+}
+
+TEST(StackStatus, AnInvalidSpecIsStalledAndNotReconciling) {
+  Json s = invalid_spec_status(Json::object(), 7, "spec.chroma.version: not semver",
+                               std::chrono::system_clock::from_time_t(1'800'000'000));
+  EXPECT_EQ(kube::find_condition(s["conditions"], "Stalled")->reason, "InvalidSpec");
+  EXPECT_FALSE(kube::is_condition_true(s["conditions"], "Reconciling"));
+  EXPECT_EQ(s["observedGeneration"], 7);
+}
+
+}  // namespace
+}  // namespace okami
