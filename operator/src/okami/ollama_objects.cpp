@@ -52,6 +52,17 @@ Json ollama_deployment(const v1alpha1::OkamiStack& stack) {
       // runAsNonRoot cannot be set; everything else is locked down.
       {"securityContext", container_security_context(false)}};
 
+  // Models are pulled when the container starts and on every restart, so they are kept present
+  // (a pull of a model already on the volume is a quick no-op). Names are validated against
+  // patterns::kModelName ([a-zA-Z0-9._:/-]), so single quotes are enough for the shell.
+  const auto models = spec.models_to_pull();
+  if (!models.empty()) {
+    std::string script = "until /bin/ollama list >/dev/null 2>&1; do sleep 2; done";
+    for (const auto& m : models) script += " && /bin/ollama pull '" + m + "'";
+    server["lifecycle"] = {
+        {"postStart", {{"exec", {{"command", Json::array({"/bin/sh", "-c", script})}}}}}};
+  }
+
   Json labels = object_labels(stack, kOllamaComponent);
   labels[names::kLabelVersion] = spec.version;
   Json pod_template = {

@@ -246,6 +246,20 @@ TEST(DesiredState, OllamaServesOnAllInterfacesWithItsModelsOnTheVolume) {
   EXPECT_EQ(dep["spec"]["strategy"]["type"], "Recreate");
 }
 
+TEST(DesiredState, OllamaPullsTheSpecsModelsWhenItStartsSoTheyAreKeptPresent) {
+  OkamiStack stack = sample();
+  stack.spec.ollama.models = std::vector<std::string>{"mxbai-embed-large", "llama3.2:3b"};
+  const auto objects = objects_for(stack);
+  const Json& ollama = first_container(find(objects, "Deployment", "okami-ollama"));
+  const Json& command = ollama["lifecycle"]["postStart"]["exec"]["command"];
+  ASSERT_EQ(command.size(), 3u);
+  const std::string script = command[2];
+  EXPECT_NE(script.find("/bin/ollama pull 'mxbai-embed-large'"), std::string::npos);
+  EXPECT_NE(script.find("/bin/ollama pull 'llama3.2:3b'"), std::string::npos);
+  // The pull waits for the server first: postStart runs beside the container's entrypoint.
+  EXPECT_LT(script.find("until /bin/ollama list"), script.find("pull"));
+}
+
 TEST(DesiredState, EveryPodIsHardened) {
   const auto objects = objects_for(sample());
   int pods = 0;
@@ -322,7 +336,11 @@ TEST(DesiredState, ConfigHashRollsPodsOnlyWhenTheirConfigChanges) {
   OkamiStack other_model = sample();
   other_model.spec.ollama.embedding_model = "nomic-embed-text";
   EXPECT_NE(hash(base, "okami-client"), hash(other_model, "okami-client"));
-  EXPECT_EQ(hash(base, "okami-ollama"), hash(other_model, "okami-ollama"));
+  // Ollama restarts too: it must pull the new embedding model.
+  EXPECT_NE(hash(base, "okami-ollama"), hash(other_model, "okami-ollama"));
+  OkamiStack other_client = sample();
+  other_client.spec.client.version = "9.9.9";
+  EXPECT_EQ(hash(base, "okami-ollama"), hash(other_client, "okami-ollama"));
 }
 
 TEST(DesiredState, QuiesceInputsScaleWorkloadsToZero) {
