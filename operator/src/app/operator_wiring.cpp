@@ -9,6 +9,7 @@
 #include "kube/config.h"
 #include "okami/backup_acceptance.h"
 #include "okami/names.h"
+#include "okami/resource_types.h"
 
 namespace okami::app {
 
@@ -17,8 +18,6 @@ using kube::Json;
 
 namespace {
 
-const kube::ResourceType kOkamiStackType{"okami.io", "v1alpha1", "OkamiStack", "okamistacks", true};
-const kube::ResourceType kOkamiBackupType{"okami.io", "v1alpha1", "OkamiBackup", "okamibackups", true};
 
 std::string hostname_or(const std::string& fallback) {
   char buf[256] = {0};

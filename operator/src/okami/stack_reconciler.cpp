@@ -11,6 +11,7 @@
 #include "okami/compatibility_gate.h"
 #include "okami/desired_state.h"
 #include "okami/names.h"
+#include "okami/resource_types.h"
 #include "okami/semver.h"
 #include "okami/stack_status.h"
 #include "okami/v1alpha1/okamistack.h"
@@ -26,7 +27,6 @@ namespace res = kube::resources;
 
 namespace {
 
-const kube::ResourceType kOkamiStackType{"okami.io", "v1alpha1", "OkamiStack", "okamistacks", true};
 
 std::string random_token() {
   unsigned char bytes[24];
