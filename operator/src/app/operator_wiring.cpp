@@ -124,7 +124,7 @@ common::Result<std::unique_ptr<OperatorProcess>> OperatorProcess::create(const O
     stores.pvcs = &ctl->watch_mapped(kube::resources::kPersistentVolumeClaim, by_stack_label, managed);
     stores.pods = &ctl->watch_mapped(kube::resources::kPod, by_stack_label, managed);
     p->stack_reconcilers_.push_back(std::make_unique<StackReconciler>(
-        *p->client_, stores, *p->events_, p->clock_, p->random_, *p->matrix_, check, ropts));
+        *p->client_, stores, *p->events_, p->clock_, *p->matrix_, check, ropts));
     p->stack_controllers_.push_back(std::move(ctl));
   }
   return p;

@@ -65,14 +65,13 @@ std::optional<common::Clock::WallPoint> parse_time(const std::string& s) {
 
 StackReconciler::StackReconciler(kube::Client& client, StackStores stores,
                                  kube::EventRecorder& events, common::Clock& clock,
-                                 common::Random& random, const gate::CompatMatrix& matrix,
+                                 const gate::CompatMatrix& matrix,
                                  BackupSignatureCheck signature_check,
                                  StackReconcilerOptions options)
     : client_(client),
       stores_(stores),
       events_(events),
       clock_(clock),
-      random_(random),
       matrix_(matrix),
       signature_check_(std::move(signature_check)),
       options_(std::move(options)) {}

@@ -10,7 +10,6 @@
 #include <string>
 
 #include "common/clock.h"
-#include "common/random.h"
 #include "kube/client.h"
 #include "kube/controller.h"
 #include "kube/events.h"
@@ -37,7 +36,7 @@ using BackupSignatureCheck =
 class StackReconciler final : public kube::Reconciler {
  public:
   StackReconciler(kube::Client& client, StackStores stores, kube::EventRecorder& events,
-                  common::Clock& clock, common::Random& random, const gate::CompatMatrix& matrix,
+                  common::Clock& clock, const gate::CompatMatrix& matrix,
                   BackupSignatureCheck signature_check, StackReconcilerOptions options);
 
   // Blocks on the API calls it needs (none in steady state). Errors: the client's (retryable
@@ -62,7 +61,6 @@ class StackReconciler final : public kube::Reconciler {
   StackStores stores_;
   kube::EventRecorder& events_;
   common::Clock& clock_;
-  common::Random& random_;
   const gate::CompatMatrix& matrix_;
   BackupSignatureCheck signature_check_;
   StackReconcilerOptions options_;
