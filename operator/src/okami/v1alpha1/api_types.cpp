@@ -1,5 +1,6 @@
 #include "okami/v1alpha1/api_types.h"
 
+#include "okami/names.h"
 #include "okami/v1alpha1/patterns.h"
 #include "okami/v1alpha1/quantity.h"
 
@@ -254,6 +255,22 @@ void validate_object_name(const ObjectMeta& meta, FieldErrors& errors) {
   check_pattern("metadata.name", meta.name, patterns::kDns1035Label,
                 "a DNS-1035 label (lower-case letters, digits and '-', starting with a letter)",
                 errors);
+}
+
+void read_type_meta(ObjectReader& root, const char* kind, FieldErrors& errors) {
+  std::string api_version;
+  std::string actual_kind;
+  root.string("apiVersion", api_version, true);
+  root.string("kind", actual_kind, true);
+  if (!api_version.empty() && api_version != names::kApiVersion) {
+    errors.add(kReasonNotSupported, "apiVersion",
+               "Unsupported value: \"" + api_version + "\": supported values: \"" +
+                   names::kApiVersion + "\"");
+  }
+  if (!actual_kind.empty() && actual_kind != kind) {
+    errors.add(kReasonNotSupported, "kind",
+               "Unsupported value: \"" + actual_kind + "\": supported values: \"" + kind + "\"");
+  }
 }
 
 }  // namespace okami::v1alpha1

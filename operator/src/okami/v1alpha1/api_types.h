@@ -86,6 +86,8 @@ struct Condition {
   Json to_json() const;
 };
 void read_conditions(ObjectReader& r, std::vector<Condition>& out);
+// Reads apiVersion and kind (both required) and reports any other than okami.io/v1alpha1 `kind`.
+void read_type_meta(ObjectReader& root, const char* kind, FieldErrors& errors);
 Json conditions_to_json(const std::vector<Condition>& conditions);
 
 // Shared checks; each appends FieldErrors with the given path.

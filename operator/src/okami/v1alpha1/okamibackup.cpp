@@ -50,19 +50,7 @@ common::Result<OkamiBackup> OkamiBackup::from_json(const Json& object) {
   FieldErrors errors;
   ObjectReader root(object, "", errors);
   if (root.ok()) {
-    std::string api_version;
-    std::string kind;
-    root.string("apiVersion", api_version, true);
-    root.string("kind", kind, true);
-    if (!api_version.empty() && api_version != names::kApiVersion) {
-      errors.add(kReasonNotSupported, "apiVersion",
-                 "Unsupported value: \"" + api_version + "\": supported values: \"" +
-                     names::kApiVersion + "\"");
-    }
-    if (!kind.empty() && kind != kOkamiBackupKind) {
-      errors.add(kReasonNotSupported, "kind",
-                 "Unsupported value: \"" + kind + "\": supported values: \"OkamiBackup\"");
-    }
+    read_type_meta(root, kOkamiBackupKind, errors);
     if (const Json* meta = root.field("metadata")) out.metadata.read(*meta, "metadata", errors);
     if (!root.object("spec", [&out](ObjectReader& s) {
           s.string("stackRef", out.spec.stack_ref, true);

@@ -123,19 +123,7 @@ common::Result<OkamiStack> OkamiStack::from_json(const Json& object) {
   FieldErrors errors;
   ObjectReader root(object, "", errors);
   if (root.ok()) {
-    std::string api_version;
-    std::string kind;
-    root.string("apiVersion", api_version, true);
-    root.string("kind", kind, true);
-    if (!api_version.empty() && api_version != names::kApiVersion) {
-      errors.add(kReasonNotSupported, "apiVersion",
-                 "Unsupported value: \"" + api_version + "\": supported values: \"" +
-                     names::kApiVersion + "\"");
-    }
-    if (!kind.empty() && kind != kOkamiStackKind) {
-      errors.add(kReasonNotSupported, "kind",
-                 "Unsupported value: \"" + kind + "\": supported values: \"OkamiStack\"");
-    }
+    read_type_meta(root, kOkamiStackKind, errors);
     if (const Json* meta = root.field("metadata")) {
       out.metadata.read(*meta, "metadata", errors);
     }
