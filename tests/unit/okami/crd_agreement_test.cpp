@@ -132,7 +132,8 @@ Json full_stack() {
     "ollama": {"runningVersion": "0.4.7", "models": ["mxbai-embed-large:latest"], "embeddingDimension": 1024},
     "client": {"runningVersion": "1.0.0"},
     "migration": {"step": "Quiesce", "from": "0.5.23", "to": "1.0.15", "backupRef": "b1",
-                  "startedAt": "2026-11-26T01:00:00Z", "finishedAt": "2026-11-26T01:10:00Z", "message": "m"},
+                  "startedAt": "2026-11-26T01:00:00Z", "finishedAt": "2026-11-26T01:10:00Z", "message": "m",
+                  "verification": "{}"},
     "lastVerifiedBackup": {"name": "b1", "finishedAt": "2026-11-26T00:50:00Z", "sha256": "ab"},
     "conditions": [{"type": "Ready", "status": "False", "observedGeneration": 3,
                     "lastTransitionTime": "2026-11-26T01:00:00Z", "reason": "Migrating", "message": "m"}]
@@ -197,7 +198,8 @@ TEST(CrdAgreement, EveryBackupFieldInTheSchemaExistsInTheCppType) {
       "source": {"chromaVersion": "0.5.23", "dataFormat": "0.5", "migrations": {"metadb": 4},
                  "collections": [{"name": "c", "id": "i", "dimension": 1024, "count": 1}]},
       "verification": {"checkedAt": "2026-11-26T01:00:00Z", "checksum": "ab", "sqliteIntegrity": true,
-                       "collectionsMatch": true, "signature": "s"},
+                       "collectionsMatch": true, "signature": "s", "signedResult": "{}"},
+      "message": "archived",
       "startedAt": "2026-11-26T00:59:00Z", "finishedAt": "2026-11-26T01:00:00Z",
       "conditions": [{"type": "Complete", "status": "True", "observedGeneration": 1,
                       "lastTransitionTime": "2026-11-26T01:00:00Z", "reason": "Archived", "message": "m"}]}

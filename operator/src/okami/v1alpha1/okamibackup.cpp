@@ -37,7 +37,9 @@ void read_status(ObjectReader& r, OkamiBackupStatus& st) {
     s.boolean("sqliteIntegrity", v.sqlite_integrity);
     s.boolean("collectionsMatch", v.collections_match);
     s.string("signature", v.signature);
+    s.string("signedResult", v.signed_result);
   });
+  r.string("message", st.message);
   r.string("startedAt", st.started_at);
   r.string("finishedAt", st.finished_at);
   read_conditions(r, st.conditions);
@@ -149,8 +151,10 @@ Json OkamiBackupStatus::to_json() const {
     put(v, "sqliteIntegrity", verification->sqlite_integrity);
     put(v, "collectionsMatch", verification->collections_match);
     put(v, "signature", verification->signature);
+    put(v, "signedResult", verification->signed_result);
     j["verification"] = v;
   }
+  put(j, "message", message);
   put(j, "startedAt", started_at);
   put(j, "finishedAt", finished_at);
   if (!conditions.empty()) j["conditions"] = conditions_to_json(conditions);

@@ -71,6 +71,9 @@ struct BackupVerification {
   std::optional<bool> sqlite_integrity;
   std::optional<bool> collections_match;
   std::optional<std::string> signature;  // hex HMAC-SHA256 over the verified manifest
+  // The whole signed VerificationResult as the verify Job printed it: the one thing the operator
+  // trusts (backup_acceptance.h); the fields above are its readable copy.
+  std::optional<std::string> signed_result;
 };
 
 struct OkamiBackupStatus {
@@ -78,6 +81,7 @@ struct OkamiBackupStatus {
   std::optional<BackupArchive> archive;
   std::optional<BackupSource> source;
   std::optional<BackupVerification> verification;
+  std::optional<std::string> message;  // what the backup is doing, or why it failed
   std::optional<std::string> started_at;
   std::optional<std::string> finished_at;
   std::vector<Condition> conditions;

@@ -98,6 +98,7 @@ void read_status(ObjectReader& r, OkamiStackStatus& st) {
     m.string("startedAt", v.started_at);
     m.string("finishedAt", v.finished_at);
     m.string("message", v.message);
+    m.string("verification", v.verification);
   });
   r.object("lastVerifiedBackup", [&st](ObjectReader& b) {
     auto& v = st.last_verified_backup.emplace();
@@ -236,6 +237,7 @@ Json OkamiStackStatus::to_json() const {
     put(m, "startedAt", migration->started_at);
     put(m, "finishedAt", migration->finished_at);
     put(m, "message", migration->message);
+    put(m, "verification", migration->verification);
     j["migration"] = m;
   }
   if (last_verified_backup) {

@@ -181,6 +181,9 @@ struct MigrationStatus {
   std::optional<std::string> started_at;
   std::optional<std::string> finished_at;
   std::optional<std::string> message;
+  // The signed MigrationResult the post-migration verify Job reported (migration_verify.h): the
+  // Verify step passes only when its signature checks out under the operator's key.
+  std::optional<std::string> verification;
 };
 
 struct VerifiedBackupRef {
