@@ -4,9 +4,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "app/status_report.h"
 #include "app/subcommands.h"
 #include "common/clock.h"
 #include "okami/backup_archive.h"
+#include "okami/resource_types.h"
 
 namespace okami::app {
 
@@ -16,7 +18,7 @@ Subcommand backup_command() {
   return {"archive a Chroma data dir (and client memories) with a manifest",
           [](const std::vector<std::string>& args) {
             po::options_description desc("okami-operator backup");
-            std::string data, memory, out, ns, name, uid, chroma_version, compression;
+            std::string data, memory, out, ns, name, uid, chroma_version, compression, report;
             desc.add_options()("help,h", "show this help")(
                 "data", po::value(&data)->required(), "Chroma persist dir (holds chroma.sqlite3)")(
                 "memory", po::value(&memory), "client memory dir (CREWAI_STORAGE_DIR), archived under memory/")(
@@ -25,7 +27,9 @@ Subcommand backup_command() {
                 "stack-name", po::value(&name)->required(), "OkamiStack name")(
                 "stack-uid", po::value(&uid)->required(), "OkamiStack metadata.uid")(
                 "chroma-version", po::value(&chroma_version)->required(), "Chroma version that wrote the data")(
-                "compression", po::value(&compression)->default_value("none"), "none or gzip");
+                "compression", po::value(&compression)->default_value("none"), "none or gzip")(
+                "report-backup", po::value(&report),
+                "NAMESPACE/NAME of the OkamiBackup whose status receives the archive and its source");
             po::variables_map vm;
             po::store(po::command_line_parser(args).options(desc).run(), vm);
             if (vm.count("help")) {
@@ -49,6 +53,10 @@ Subcommand backup_command() {
             auto summary = backup::write_backup(options);
             if (!summary) {
               std::cerr << "okami-operator backup: " << summary.error().describe() << "\n";
+              if (!report.empty()) {
+                (void)report_status(kOkamiBackupType, report,
+                                    {{"message", "archiving failed: " + summary.error().describe()}});
+              }
               return 1;
             }
             nlohmann::json j = {
@@ -60,6 +68,31 @@ Subcommand backup_command() {
                 {"manifest", nlohmann::json::parse(backup::canonical_json(summary->manifest))},
                 {"skipped", summary->skipped}};
             std::cout << j.dump() << "\n";
+            if (!report.empty()) {
+              const auto& m = summary->manifest;
+              nlohmann::json cols = nlohmann::json::array();
+              for (const auto& c : m.collections) {
+                nlohmann::json cj = {{"name", c.name}, {"id", c.id}, {"count", c.count}};
+                if (c.dimension >= 0) cj["dimension"] = c.dimension;
+                cols.push_back(cj);
+              }
+              nlohmann::json status = {
+                  {"archive",
+                   {{"path", summary->archive.string()},
+                    {"sizeBytes", summary->archive_size},
+                    {"sha256", summary->archive_sha256}}},
+                  {"source",
+                   {{"chromaVersion", m.chroma_version},
+                    {"dataFormat", m.data_format.name},
+                    {"migrations", m.data_format.migrations},
+                    {"collections", cols}}},
+                  {"message", "archived " + std::to_string(m.files.size()) + " files, " +
+                                  std::to_string(summary->archive_size) + " bytes"}};
+              if (auto s = report_status(kOkamiBackupType, report, status); !s) {
+                std::cerr << "okami-operator backup: " << s.error().describe() << "\n";
+                return 1;
+              }
+            }
             return 0;
           }};
 }

@@ -8,6 +8,7 @@ std::map<std::string, Subcommand> all_subcommands() {
       {"check", check_command()},
       {"backup", backup_command()},
       {"verify-backup", verify_backup_command()},
+      {"verify-migration", verify_migration_command()},
       {"restore", restore_command()},
       {"guard", guard_command()},
       {"render", render_command()},

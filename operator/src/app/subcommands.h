@@ -21,6 +21,7 @@ Subcommand version_command();
 Subcommand check_command();
 Subcommand backup_command();
 Subcommand verify_backup_command();
+Subcommand verify_migration_command();
 Subcommand restore_command();
 Subcommand guard_command();
 Subcommand render_command();

@@ -4,9 +4,11 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "app/status_report.h"
 #include "app/subcommands.h"
 #include "common/clock.h"
 #include "okami/backup_verify.h"
+#include "okami/resource_types.h"
 
 namespace okami::app {
 
@@ -16,14 +18,16 @@ Subcommand verify_backup_command() {
   return {"verify a backup archive and print its signed verification result",
           [](const std::vector<std::string>& args) {
             po::options_description desc("okami-operator verify-backup");
-            std::string archive, key_file, stack_uid, format, sha256, temp_dir;
+            std::string archive, key_file, stack_uid, format, sha256, temp_dir, report;
             desc.add_options()("help,h", "show this help")(
                 "archive", po::value(&archive)->required(), "archive written by `backup`")(
                 "key-file", po::value(&key_file)->required(), "HMAC-SHA256 signing key (from a Secret)")(
                 "expect-stack-uid", po::value(&stack_uid), "reject a backup of any other stack")(
                 "expect-format", po::value(&format), "reject a backup taken from another data format")(
                 "expect-sha256", po::value(&sha256), "archive SHA-256 (default: <archive>.sha256)")(
-                "temp-dir", po::value(&temp_dir), "where the archived database is checked (default: TMPDIR)");
+                "temp-dir", po::value(&temp_dir), "where the archived database is checked (default: TMPDIR)")(
+                "report-backup", po::value(&report),
+                "NAMESPACE/NAME of the OkamiBackup whose status receives the signed result");
             po::variables_map vm;
             po::store(po::command_line_parser(args).options(desc).run(), vm);
             if (vm.count("help")) {
@@ -48,6 +52,10 @@ Subcommand verify_backup_command() {
             if (!verified) {
               std::cout << nlohmann::json{{"verified", false}, {"reason", verified.error().describe()}}.dump() << "\n";
               std::cerr << "okami-operator verify-backup: REJECTED: " << verified.error().describe() << "\n";
+              if (!report.empty()) {
+                (void)report_status(kOkamiBackupType, report,
+                                    {{"message", "verification rejected the archive: " + verified.error().describe()}});
+              }
               return 1;
             }
             if (auto st = backup::sign(verified->result, *key); !st) {
@@ -55,6 +63,22 @@ Subcommand verify_backup_command() {
               return 2;
             }
             std::cout << backup::to_json(verified->result) << "\n";
+            if (!report.empty()) {
+              const auto& r = verified->result;
+              nlohmann::json status = {
+                  {"verification",
+                   {{"checkedAt", r.checked_at},
+                    {"checksum", r.archive_sha256},
+                    {"sqliteIntegrity", r.sqlite_integrity == "ok" || r.sqlite_integrity == "absent"},
+                    {"collectionsMatch", r.collections_match},
+                    {"signature", r.signature},
+                    {"signedResult", backup::to_json(r)}}},
+                  {"message", "the archive verified: checksums, SQLite integrity and collections"}};
+              if (auto s = report_status(kOkamiBackupType, report, status); !s) {
+                std::cerr << "okami-operator verify-backup: " << s.error().describe() << "\n";
+                return 1;
+              }
+            }
             return 0;
           }};
 }

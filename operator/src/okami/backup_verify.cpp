@@ -37,13 +37,6 @@ json payload_json(const VerificationResult& r) {
           {"dataFormat", r.data_format},     {"verified", r.verified}};
 }
 
-std::string hmac_hex(const std::string& key, const std::string& data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
-  return to_hex(out, len);
-}
 
 Status reject(const std::string& why) { return fail(ErrorCode::kIntegrity, why); }
 
@@ -137,6 +130,14 @@ std::string random_suffix() {
 }
 
 }  // namespace
+
+std::string hmac_hex(const std::string& key, const std::string& data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  return to_hex(out, len);
+}
 
 Status compare_with_manifest(const Manifest& manifest, const std::map<std::string, FileEntry>& seen) {
   size_t matched = 0;

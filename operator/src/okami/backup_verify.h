@@ -35,6 +35,9 @@ std::string to_json(const VerificationResult& result);
 // Errors: kParse on malformed input or wrong field types.
 common::Result<VerificationResult> parse_verification_result(const std::string& text);
 
+// Hex HMAC-SHA256 of `data` under `key`: the signature of every result a Job reports.
+std::string hmac_hex(const std::string& key, const std::string& data);
+
 // Sets result.signature. Errors: kInvalidArgument when the key is shorter than 16 bytes.
 common::Status sign(VerificationResult& result, const std::string& key);
 // True only for a result signed by `key`, compared in constant time.

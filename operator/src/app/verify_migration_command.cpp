@@ -1,0 +1,131 @@
+// `okami-operator verify-migration`: the body of the post-migration verify Job. Re-verifies the
+// backup archive the migration started from, then checks the running Chroma against its manifest
+// (heartbeat, every collection with the same id and count, a vector round trip), signs the result
+// and prints it (exit 0 when verified, 1 when not, 2 on bad usage).
+#include <boost/program_options.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "app/status_report.h"
+#include "app/subcommands.h"
+#include "common/clock.h"
+#include "okami/backup_verify.h"
+#include "okami/migration_verify.h"
+#include "okami/resource_types.h"
+
+namespace okami::app {
+
+namespace po = boost::program_options;
+
+namespace {
+
+// Runs every check; the returned result is complete but unsigned.
+migration::MigrationResult check(const std::string& chroma_url, const std::string& token,
+                                 const backup::VerifyOptions& archive_options,
+                                 const std::string& chroma_version, const std::string& checked_at) {
+  migration::MigrationResult r;
+  r.checked_at = checked_at;
+  r.chroma_version = chroma_version;
+  r.stack_uid = archive_options.expect_stack_uid.value_or("");
+  auto verified = backup::verify_backup(archive_options);
+  if (!verified) {
+    r.message = "the backup archive does not verify: " + verified.error().describe();
+    return r;
+  }
+  r.manifest_digest = backup::manifest_digest(verified->manifest);
+  auto api = migration::ChromaApi::connect(chroma_url, token);
+  if (!api) {
+    r.message = api.error().describe();
+    return r;
+  }
+  if (auto hb = api->heartbeat(); !hb) {
+    r.message = hb.error().describe();
+    return r;
+  }
+  auto served = api->collections();
+  if (!served) {
+    r.message = "listing collections: " + served.error().describe();
+    return r;
+  }
+  const std::string diff = migration::compare_collections(verified->manifest.collections, *served);
+  r.collections_match = diff.empty();
+  int dimension = 0;
+  for (const auto& c : verified->manifest.collections) {
+    if (c.dimension > 0) dimension = static_cast<int>(c.dimension);
+  }
+  auto rt = api->round_trip(dimension, "okami-verify-" + r.stack_uid.substr(0, 8));
+  r.round_trip = static_cast<bool>(rt);
+  r.verified = r.collections_match && r.round_trip;
+  if (!diff.empty()) {
+    r.message = diff;
+  } else if (!rt) {
+    r.message = "vector round trip: " + rt.error().describe();
+  } else {
+    r.message = std::to_string(verified->manifest.collections.size()) +
+                " collection(s) match the backup and a vector round trip works";
+  }
+  return r;
+}
+
+}  // namespace
+
+Subcommand verify_migration_command() {
+  return {"check a migrated Chroma against its backup's manifest and print the signed result",
+          [](const std::vector<std::string>& args) {
+            po::options_description desc("okami-operator verify-migration");
+            std::string url, token_file, archive, key_file, stack_uid, version, report, temp_dir;
+            desc.add_options()("help,h", "show this help")(
+                "chroma-url", po::value(&url)->required(), "the migrated Chroma, e.g. http://okami-chroma.ns.svc:8000")(
+                "token-file", po::value(&token_file), "Chroma auth token (0.x servers with token auth)")(
+                "archive", po::value(&archive)->required(), "the backup archive taken before the migration")(
+                "key-file", po::value(&key_file)->required(), "HMAC-SHA256 signing key (from a Secret)")(
+                "expect-stack-uid", po::value(&stack_uid)->required(), "the stack the backup must belong to")(
+                "chroma-version", po::value(&version)->required(), "the Chroma version being verified")(
+                "temp-dir", po::value(&temp_dir), "where the archived database is checked (default: TMPDIR)")(
+                "report-stack", po::value(&report), "NAMESPACE/NAME of the OkamiStack whose status receives the signed result");
+            po::variables_map vm;
+            po::store(po::command_line_parser(args).options(desc).run(), vm);
+            if (vm.count("help")) {
+              std::cout << desc << "\n";
+              return 0;
+            }
+            po::notify(vm);
+            auto key = backup::load_key(key_file);
+            if (!key) {
+              std::cerr << "okami-operator verify-migration: " << key.error().describe() << "\n";
+              return 2;
+            }
+            std::string token;
+            if (!token_file.empty()) {
+              auto t = backup::load_key(token_file);
+              if (!t) {
+                std::cerr << "okami-operator verify-migration: " << t.error().describe() << "\n";
+                return 2;
+              }
+              token = *t;
+            }
+            common::SystemClock clock;
+            backup::VerifyOptions options;
+            options.archive = archive;
+            options.expect_stack_uid = stack_uid;
+            options.checked_at = common::format_rfc3339(clock.wall_now());
+            options.temp_dir = temp_dir;
+            migration::MigrationResult result = check(url, token, options, version, options.checked_at);
+            if (auto s = migration::sign(result, *key); !s) {
+              std::cerr << "okami-operator verify-migration: " << s.error().describe() << "\n";
+              return 2;
+            }
+            std::cout << migration::to_json(result) << "\n";
+            if (!result.verified) std::cerr << "okami-operator verify-migration: FAILED: " << result.message << "\n";
+            if (!report.empty()) {
+              nlohmann::json status = {{"migration", {{"verification", migration::to_json(result)}}}};
+              if (auto s = report_status(kOkamiStackType, report, status); !s) {
+                std::cerr << "okami-operator verify-migration: " << s.error().describe() << "\n";
+                return 1;
+              }
+            }
+            return result.verified ? 0 : 1;
+          }};
+}
+
+}  // namespace okami::app

@@ -1,0 +1,134 @@
+#include "okami/job_objects.h"
+
+#include <gtest/gtest.h>
+
+#include "okami/names.h"
+#include "unit/okami/api_test_support.h"
+
+namespace okami::jobs {
+namespace {
+
+v1alpha1::OkamiStack stack() {
+  Json in = v1alpha1::testing::sample_stack();
+  in["metadata"]["uid"] = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+  auto s = v1alpha1::OkamiStack::load(in);
+  EXPECT_TRUE(s.has_value());
+  return s ? *s : v1alpha1::OkamiStack{};
+}
+
+JobSettings settings() {
+  JobSettings s;
+  s.operator_image = "registry.example/okami-operator:1.2.3";
+  s.pod_annotations["sidecar.istio.io/inject"] = "false";
+  return s;
+}
+
+std::string arg_after(const Json& args, const std::string& flag) {
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == flag) return args[i + 1].get<std::string>();
+  }
+  return "<absent>";
+}
+
+TEST(JobObjects, ArchiveJobReadsTheDataVolumesReadOnlyAndReportsToItsBackup) {
+  const auto s = stack();
+  Json j = archive_job({"pre-upgrade", "0123456789abcdef"}, s, "0.5.23", settings());
+  EXPECT_EQ(j["kind"], "Job");
+  EXPECT_EQ(j["metadata"]["name"], "pre-upgrade-archive");
+  EXPECT_EQ(j["metadata"]["ownerReferences"][0]["kind"], "OkamiBackup");
+  EXPECT_EQ(j["metadata"]["ownerReferences"][0]["uid"], "0123456789abcdef");
+  EXPECT_EQ(j["spec"]["backoffLimit"], 0);
+  const Json pod = j["spec"]["template"]["spec"];
+  EXPECT_EQ(pod["serviceAccountName"], kJobServiceAccount);
+  EXPECT_EQ(pod["restartPolicy"], "Never");
+  EXPECT_EQ(j["spec"]["template"]["metadata"]["annotations"]["sidecar.istio.io/inject"], "false");
+  const Json c = pod["containers"][0];
+  EXPECT_EQ(c["image"], "registry.example/okami-operator:1.2.3");
+  EXPECT_EQ(c["args"][0], "backup");
+  EXPECT_EQ(arg_after(c["args"], "--chroma-version"), "0.5.23");
+  EXPECT_EQ(arg_after(c["args"], "--stack-uid"), s.metadata.uid);
+  EXPECT_EQ(arg_after(c["args"], "--report-backup"), s.metadata.namespace_ + "/pre-upgrade");
+  EXPECT_EQ(arg_after(c["args"], "--out"), "/backups/pre-upgrade-01234567.tar");
+  EXPECT_EQ(c["securityContext"]["allowPrivilegeEscalation"], false);
+  EXPECT_EQ(c["securityContext"]["readOnlyRootFilesystem"], true);
+  std::map<std::string, bool> read_only;
+  for (const auto& v : pod["volumes"]) {
+    if (v.contains("persistentVolumeClaim")) {
+      read_only[v["persistentVolumeClaim"]["claimName"]] = v["persistentVolumeClaim"]["readOnly"];
+    }
+  }
+  EXPECT_EQ(read_only.at(s.metadata.name + "-chroma-data"), true);
+  EXPECT_EQ(read_only.at(s.metadata.name + "-client-storage"), true);
+  EXPECT_EQ(read_only.at(s.metadata.name + "-backups"), false);
+  // Job pods are not counted as Chroma or client pods.
+  const Json labels = j["spec"]["template"]["metadata"]["labels"];
+  EXPECT_EQ(labels[names::kLabelComponent], kArchiveComponent);
+  EXPECT_EQ(labels[kLabelBackup], "pre-upgrade");
+}
+
+TEST(JobObjects, VerifyJobsMountTheKeyButNotTheData) {
+  const auto s = stack();
+  for (const Json& j : {verify_job({"b", "uid-1234567"}, s, settings()),
+                        migration_verify_job({"b", "uid-1234567"}, s, "1.0.15", settings())}) {
+    const Json pod = j["spec"]["template"]["spec"];
+    bool key = false, data = false;
+    for (const auto& v : pod["volumes"]) {
+      if (v.contains("secret")) key = v["secret"]["secretName"] == kSigningKeySecret;
+      if (v.contains("persistentVolumeClaim")) {
+        data = data || v["persistentVolumeClaim"]["claimName"] != s.metadata.name + "-backups";
+        EXPECT_EQ(v["persistentVolumeClaim"]["readOnly"], true);
+      }
+    }
+    EXPECT_TRUE(key);
+    EXPECT_FALSE(data);
+  }
+  Json m = migration_verify_job({"b", "uid-1234567"}, s, "1.0.15", settings());
+  EXPECT_EQ(m["metadata"]["name"], s.metadata.name + "-verify-1-0-15");
+  EXPECT_EQ(m["metadata"]["ownerReferences"][0]["kind"], "OkamiStack");
+  const Json args = m["spec"]["template"]["spec"]["containers"][0]["args"];
+  EXPECT_EQ(args[0], "verify-migration");
+  EXPECT_EQ(arg_after(args, "--chroma-url"),
+            "http://" + s.metadata.name + "-chroma." + s.metadata.namespace_ + ".svc:8000");
+  EXPECT_EQ(arg_after(args, "--report-stack"), s.metadata.namespace_ + "/" + s.metadata.name);
+}
+
+TEST(JobObjects, IdentityGrantsOnlyStatusReports) {
+  const auto objs = job_identity("team-a");
+  ASSERT_EQ(objs.size(), 3u);
+  EXPECT_EQ(objs[0]["kind"], "ServiceAccount");
+  const Json rules = objs[1]["rules"];
+  ASSERT_EQ(rules.size(), 1u);
+  EXPECT_EQ(rules[0]["resources"], Json::array({"okamibackups/status", "okamistacks/status"}));
+  EXPECT_EQ(rules[0]["verbs"], Json::array({"get", "patch"}));
+  EXPECT_EQ(objs[2]["subjects"][0]["namespace"], "team-a");
+  EXPECT_EQ(signing_key_secret("team-a", "0123456789abcdef")["data"][kSigningKeyItem],
+            "MDEyMzQ1Njc4OWFiY2RlZg==");
+}
+
+TEST(JobObjects, NamesStayValidLabelValues) {
+  EXPECT_EQ(job_name("short", "archive"), "short-archive");
+  const std::string long_base(80, 'a');
+  const std::string n1 = job_name(long_base, "archive");
+  const std::string n2 = job_name(long_base + "b", "archive");
+  EXPECT_LE(n1.size(), 63u);
+  EXPECT_NE(n1, n2);
+  EXPECT_EQ(n1.substr(n1.size() - 8), "-archive");
+}
+
+TEST(JobObjects, JobStateReadsConditions) {
+  EXPECT_EQ(job_state(Json::object()).phase, JobState::Phase::kRunning);
+  Json done = {{"status", {{"conditions", Json::array({{{"type", "Complete"}, {"status", "True"}}})}}}};
+  EXPECT_EQ(job_state(done).phase, JobState::Phase::kSucceeded);
+  Json failed = {{"status",
+                  {{"conditions", Json::array({{{"type", "Failed"}, {"status", "True"},
+                                                {"reason", "BackoffLimitExceeded"},
+                                                {"message", "Job has reached the specified backoff limit"}}})}}}};
+  const JobState st = job_state(failed);
+  EXPECT_EQ(st.phase, JobState::Phase::kFailed);
+  EXPECT_NE(st.message.find("BackoffLimitExceeded"), std::string::npos);
+  Json pending = {{"status", {{"conditions", Json::array({{{"type", "Failed"}, {"status", "False"}}})}}}};
+  EXPECT_EQ(job_state(pending).phase, JobState::Phase::kRunning);
+}
+
+}  // namespace
+}  // namespace okami::jobs
