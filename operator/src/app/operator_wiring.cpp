@@ -98,6 +98,12 @@ common::Result<std::unique_ptr<OperatorProcess>> OperatorProcess::create(const O
   StackReconcilerOptions ropts;
   ropts.operator_image = flags.operator_image;
   ropts.operator_namespace = env_or("POD_NAMESPACE", "");
+  ropts.signing_key = p->backup_key_;
+  ropts.job_settings.operator_image = flags.operator_image;
+  ropts.job_settings.pod_annotations = flags.job_pod_annotations;
+  BackupReconcilerOptions bopts;
+  bopts.signing_key = p->backup_key_;
+  bopts.job_settings = ropts.job_settings;
   const std::string key = p->backup_key_;
   BackupSignatureCheck check = [key](const Json& backup) { return accept_backup(backup, key); };
   std::vector<std::string> scopes = flags.watch_namespaces;
@@ -123,9 +129,25 @@ common::Result<std::unique_ptr<OperatorProcess>> OperatorProcess::create(const O
     stores.network_policies = &ctl->watch_owned(kube::resources::kNetworkPolicy, managed);
     stores.pvcs = &ctl->watch_mapped(kube::resources::kPersistentVolumeClaim, by_stack_label, managed);
     stores.pods = &ctl->watch_mapped(kube::resources::kPod, by_stack_label, managed);
+    stores.jobs = &ctl->watch_owned(kube::resources::kJob, managed);
     p->stack_reconcilers_.push_back(std::make_unique<StackReconciler>(
         *p->client_, stores, *p->events_, p->clock_, *p->matrix_, check, ropts));
     p->stack_controllers_.push_back(std::move(ctl));
+
+    // OkamiBackups: their Jobs wake them; stacks and pods are read from the stack controller's
+    // caches of the same scope.
+    kube::ControllerOptions bopt;
+    bopt.name = "okamibackup";
+    bopt.workers = 1;
+    auto bctl = std::make_unique<kube::Controller>(bopt, *p->client_, p->clock_, p->random_,
+                                                   &p->metrics_);
+    BackupStores bstores;
+    bstores.backups = &bctl->watch_primary(kOkamiBackupType, all);
+    bstores.jobs = &bctl->watch_owned(kube::resources::kJob, managed);
+    bstores.stack = stores;
+    p->backup_reconcilers_.push_back(
+        std::make_unique<BackupReconciler>(*p->client_, bstores, *p->events_, p->clock_, bopts));
+    p->backup_controllers_.push_back(std::move(bctl));
   }
   return p;
 }
@@ -135,6 +157,9 @@ OperatorProcess::~OperatorProcess() { stop(); }
 bool OperatorProcess::ready() const {
   if (!controllers_started_.load()) return elector_ != nullptr;  // a standby replica is ready
   for (const auto& c : stack_controllers_) {
+    if (!c->ready()) return false;
+  }
+  for (const auto& c : backup_controllers_) {
     if (!c->ready()) return false;
   }
   return true;
@@ -147,6 +172,9 @@ void OperatorProcess::start_controllers() {
   spdlog::info("starting controllers");
   for (std::size_t i = 0; i < stack_controllers_.size(); ++i) {
     stack_controllers_[i]->start(*stack_reconcilers_[i]);
+  }
+  for (std::size_t i = 0; i < backup_controllers_.size(); ++i) {
+    backup_controllers_[i]->start(*backup_reconcilers_[i]);
   }
 }
 
@@ -194,6 +222,7 @@ common::Status OperatorProcess::start() {
 }
 
 void OperatorProcess::stop() {
+  for (auto& c : backup_controllers_) c->stop();
   for (auto& c : stack_controllers_) c->stop();
   if (elector_) elector_->stop();
   if (health_server_) health_server_->stop();

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "kube/leader_election.h"
 #include "kube/metrics.h"
 #include "okami/compat_matrix.h"
+#include "okami/backup_reconciler.h"
 #include "okami/stack_reconciler.h"
 
 namespace okami::app {
@@ -39,6 +41,7 @@ struct OperatorFlags {
   std::string operator_image;
   std::string matrix_configmap;
   std::string backup_key_file;
+  std::map<std::string, std::string> job_pod_annotations;
   std::string log_level = "info";
   bool log_json = false;
 };
@@ -76,6 +79,8 @@ class OperatorProcess {
   // namespaced installation needs only namespaced RBAC.
   std::vector<std::unique_ptr<kube::Controller>> stack_controllers_;
   std::vector<std::unique_ptr<StackReconciler>> stack_reconcilers_;
+  std::vector<std::unique_ptr<kube::Controller>> backup_controllers_;
+  std::vector<std::unique_ptr<BackupReconciler>> backup_reconcilers_;
   std::unique_ptr<kube::HttpServer> server_;
   std::unique_ptr<kube::HttpServer> health_server_;
   std::unique_ptr<kube::LeaderElector> elector_;

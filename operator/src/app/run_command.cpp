@@ -36,6 +36,7 @@ std::vector<std::string> split_list(const std::string& text) {
 int run_operator(const std::vector<std::string>& args) {
   OperatorFlags flags;
   std::string watch_namespaces;
+  std::vector<std::string> job_pod_annotations;
   po::options_description desc("okami-operator run");
   desc.add_options()
       ("help,h", "show this help")
@@ -54,6 +55,7 @@ int run_operator(const std::vector<std::string>& args) {
       ("burst", po::value(&flags.burst)->default_value(40), "client-side request burst")
       ("operator-image", po::value(&flags.operator_image)->default_value("okami-operator:" + std::string(common::version())), "image for the guard init container and backup Jobs")
       ("compat-matrix-configmap", po::value(&flags.matrix_configmap), "NAMESPACE/NAME of a ConfigMap whose key matrix.yaml overrides the built-in compatibility matrix")
+      ("job-pod-annotations", po::value(&job_pod_annotations)->composing(), "KEY=VALUE annotation for the pods of backup and verify Jobs (repeatable)")
       ("backup-key-file", po::value(&flags.backup_key_file), "file holding the HMAC key that signs backup verification results (default: $OKAMI_BACKUP_SIGNING_KEY_FILE)")
       ("log-level", po::value(&flags.log_level)->default_value("info"), "trace, debug, info, warn or error")
       ("log-json", po::bool_switch(&flags.log_json), "log one JSON object per line");
@@ -69,6 +71,14 @@ int run_operator(const std::vector<std::string>& args) {
     return 2;
   }
   flags.watch_namespaces = split_list(watch_namespaces);
+  for (const auto& a : job_pod_annotations) {
+    const auto eq = a.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "okami-operator run: --job-pod-annotations wants KEY=VALUE, got '" << a << "'\n";
+      return 2;
+    }
+    flags.job_pod_annotations[a.substr(0, eq)] = a.substr(eq + 1);
+  }
   if (flags.backup_key_file.empty()) {
     if (const char* env = std::getenv("OKAMI_BACKUP_SIGNING_KEY_FILE"); env != nullptr) flags.backup_key_file = env;
   }

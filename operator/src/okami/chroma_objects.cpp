@@ -33,7 +33,7 @@ bool token_auth(const v1alpha1::OkamiStack& stack, ChromaGeneration gen) {
 }  // namespace
 
 Json chroma_data_pvc(const v1alpha1::OkamiStack& stack) {
-  return unowned_pvc(ChildNames(stack.metadata.name).chroma_data_pvc, stack, kChromaComponent,
+  return unowned_pvc(active_chroma_data_pvc(stack), stack, kChromaComponent,
                      stack.spec.chroma.storage);
 }
 
@@ -60,7 +60,12 @@ Json chroma_network_policy(const v1alpha1::OkamiStack& stack, const Inputs& inpu
   Json np = owned_object("networking.k8s.io/v1", "NetworkPolicy",
                          ChildNames(stack.metadata.name).chroma, stack, kChromaComponent);
   Json from =
-      Json::array({{{"podSelector", {{"matchLabels", selector_labels(stack, kClientComponent)}}}}});
+      Json::array({{{"podSelector", {{"matchLabels", selector_labels(stack, kClientComponent)}}}},
+                   // The post-migration verify Job of this stack (job_objects.h).
+                   {{"podSelector",
+                     {{"matchLabels",
+                       {{names::kLabelComponent, "migration-verify"},
+                        {names::kLabelStack, stack.metadata.name}}}}}}});
   if (!inputs.operator_namespace.empty()) {
     from.push_back(
         {{"namespaceSelector",
@@ -88,7 +93,7 @@ Json chroma_statefulset(const v1alpha1::OkamiStack& stack, const Inputs& inputs)
   Json mounts = Json::array(
       {{{"name", "data"}, {"mountPath", data_path}}, {{"name", "tmp"}, {"mountPath", "/tmp"}}});
   Json volumes = Json::array(
-      {{{"name", "data"}, {"persistentVolumeClaim", {{"claimName", names.chroma_data_pvc}}}},
+      {{{"name", "data"}, {"persistentVolumeClaim", {{"claimName", active_chroma_data_pvc(stack)}}}},
        {{"name", "tmp"}, {"emptyDir", {{"sizeLimit", "1Gi"}}}}});
   Json hashed_config;
   if (v1) {

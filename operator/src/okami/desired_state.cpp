@@ -2,11 +2,18 @@
 
 #include "okami/chroma_objects.h"
 #include "okami/client_objects.h"
+#include "okami/job_objects.h"
 #include "okami/object_builders.h"
 #include "okami/ollama_objects.h"
 #include "okami/v1alpha1/patterns.h"
 
 namespace okami::desired {
+
+std::string active_chroma_data_pvc(const v1alpha1::OkamiStack& stack) {
+  const std::string base = ChildNames(stack.metadata.name).chroma_data_pvc;
+  if (!stack.spec.restore || stack.spec.restore->from_backup.empty()) return base;
+  return jobs::job_name(base, stack.spec.restore->from_backup);
+}
 
 ChromaGeneration chroma_generation(const std::string& version) {
   return version.rfind("0.", 0) == 0 ? ChromaGeneration::kV0 : ChromaGeneration::kV1;

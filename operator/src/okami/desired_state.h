@@ -52,6 +52,11 @@ struct ChildNames {
   std::string backup_pvc;           // <stack>-backups (never owned)
 };
 
+// The Chroma data PVC in use: while spec.restore names a backup, a fresh volume that receives it
+// ("<stack>-chroma-data-<backup>", shortened with a hash when too long); otherwise
+// ChildNames::chroma_data_pvc. The other volume is kept untouched either way.
+std::string active_chroma_data_pvc(const v1alpha1::OkamiStack& stack);
+
 // Values the builders cannot derive from the spec alone.
 struct Inputs {
   // The Chroma version to run now. Equal to spec.chroma.version in steady state; the old version

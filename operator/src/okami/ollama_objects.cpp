@@ -61,6 +61,14 @@ Json ollama_deployment(const v1alpha1::OkamiStack& stack) {
     for (const auto& m : models) script += " && /bin/ollama pull '" + m + "'";
     server["lifecycle"] = {
         {"postStart", {{"exec", {{"command", Json::array({"/bin/sh", "-c", script})}}}}}};
+    // Ready only while every model is present: readiness is how the operator (and a Service)
+    // learns that the models are there, and status.ollama.models reports it.
+    std::string check = "/bin/ollama show '" + models.front() + "' >/dev/null";
+    for (std::size_t i = 1; i < models.size(); ++i) check += " && /bin/ollama show '" + models[i] + "' >/dev/null";
+    server["readinessProbe"] = {{"exec", {{"command", Json::array({"/bin/sh", "-c", check})}}},
+                                {"periodSeconds", 10},
+                                {"timeoutSeconds", 5},
+                                {"failureThreshold", 3}};
   }
 
   Json labels = object_labels(stack, kOllamaComponent);

@@ -68,7 +68,7 @@ StackObservation observe_stack(const StackStores& stores, const v1alpha1::OkamiS
   if (auto sts = stores.statefulsets->get(ns, names.chroma)) o.chroma = workload_state(*sts);
   if (auto d = stores.deployments->get(ns, names.ollama)) o.ollama = workload_state(*d);
   if (auto d = stores.deployments->get(ns, names.client)) o.client = workload_state(*d);
-  if (auto pvc = stores.pvcs->get(ns, names.chroma_data_pvc)) {
+  if (auto pvc = stores.pvcs->get(ns, desired::active_chroma_data_pvc(stack))) {
     o.chroma_pvc_exists = true;
     o.data_format = string_at((*pvc)["metadata"].value("annotations", Json::object()),
                               names::kDataFormatAnnotation);
@@ -86,6 +86,16 @@ StackObservation observe_stack(const StackStores& stores, const v1alpha1::OkamiS
       if (string_at(labels, names::kLabelVersion) != desired_chroma) ++o.old_chroma_pods;
     } else if (component == desired::kClientComponent.component) {
       ++o.client_pods;
+    }
+  }
+  for (const auto& b : stores.backups->list_namespace(ns)) {
+    const Json spec = (*b).value("spec", Json::object());
+    if (string_at(spec, "stackRef") != stack.metadata.name) continue;
+    if (auto q = spec.find("quiesce"); q != spec.end() && q->is_boolean() && !q->get<bool>()) continue;
+    const std::string phase = string_at((*b).value("status", Json::object()), "phase");
+    if (phase == "Quiescing" || phase == "Archiving") {
+      o.quiescing_backup = string_at((*b)["metadata"], "name");
+      break;
     }
   }
   if (auto it = stack.metadata.annotations.find(names::kVerifiedBackupAnnotation);

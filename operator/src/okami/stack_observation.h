@@ -24,6 +24,7 @@ struct StackStores {
   kube::Store* network_policies = nullptr;
   kube::Store* pvcs = nullptr;
   kube::Store* pods = nullptr;
+  kube::Store* jobs = nullptr;  // the post-migration verify Jobs the stack owns
 };
 
 // One workload (StatefulSet or Deployment) as observed.
@@ -47,6 +48,9 @@ struct StackObservation {
   int old_chroma_pods = 0;      // of those, not at `desired_chroma`
   int client_pods = 0;
   std::optional<kube::Json> verified_backup;  // the OkamiBackup the annotation names
+  // An open OkamiBackup of this stack that asked for writers to stop (Quiescing or Archiving):
+  // the client, then Chroma, stay at zero replicas until it has archived.
+  std::string quiescing_backup;
   bool token_secret_exists = false;
 };
 

@@ -6,8 +6,11 @@
 #include <set>
 #include <variant>
 
+#include "common/failpoint.h"
 #include "kube/conditions.h"
 #include "okami/apply_diff.h"
+#include "okami/backup_reconciler.h"
+#include "okami/migration_verify.h"
 #include "okami/compatibility_gate.h"
 #include "okami/desired_state.h"
 #include "okami/names.h"
@@ -209,12 +212,261 @@ Result<int> StackReconciler::delete_obsolete(const v1alpha1::OkamiStack& stack,
 
 Status StackReconciler::mark_data_format(const v1alpha1::OkamiStack& stack,
                                          const std::string& format) {
-  const desired::ChildNames names(stack.metadata.name);
   Json patch = {{"metadata", {{"annotations", {{names::kDataFormatAnnotation, format}}}}}};
   auto r = client_.patch(res::kPersistentVolumeClaim, stack.metadata.namespace_,
-                         names.chroma_data_pvc, kube::PatchType::kMerge, patch);
+                         desired::active_chroma_data_pvc(stack), kube::PatchType::kMerge, patch);
   if (!r) return common::fail(r.error());
   return common::ok();
+}
+
+upgrade::VerificationFacts StackReconciler::verification_facts(const v1alpha1::OkamiStack& stack,
+                                                               const Json& raw) const {
+  upgrade::VerificationFacts f;
+  const std::string& desired = stack.spec.chroma.version;
+  const Json migration = raw.value("status", Json::object()).value("migration", Json::object());
+  const std::string text = str(migration, "verification");
+  if (!text.empty()) {
+    auto r = migration::parse_result(text);
+    if (!r || !migration::verify_signature(*r, options_.signing_key) ||
+        r->stack_uid != stack.metadata.uid) {
+      f.state = upgrade::VerificationFacts::State::kFailed;
+      f.message = "the reported verification result is not signed with the operator's key";
+      if (r) f.finished_at = parse_time(r->checked_at);
+      if (!f.finished_at) f.finished_at = clock_.wall_now();
+      return f;
+    }
+    if (r->chroma_version == desired) {
+      f.state = r->verified ? upgrade::VerificationFacts::State::kPassed
+                            : upgrade::VerificationFacts::State::kFailed;
+      f.finished_at = parse_time(r->checked_at);
+      f.message = r->message;
+      return f;
+    }
+  }
+  auto job = stores_.jobs->get(stack.metadata.namespace_,
+                               jobs::migration_verify_job_name(stack.metadata.name, desired));
+  if (!job) return f;
+  const jobs::JobState js = jobs::job_state(*job);
+  if (js.phase == jobs::JobState::Phase::kRunning) {
+    f.state = upgrade::VerificationFacts::State::kRunning;
+    return f;
+  }
+  f.state = upgrade::VerificationFacts::State::kFailed;
+  f.message = js.phase == jobs::JobState::Phase::kFailed
+                  ? "the verify Job failed (" + js.message + ")"
+                  : "the verify Job finished without reporting a result";
+  for (const auto& c : (*job).value("status", Json::object()).value("conditions", Json::array())) {
+    if (c.value("status", "") == "True") f.finished_at = parse_time(str(c, "lastTransitionTime"));
+  }
+  if (!f.finished_at) f.finished_at = clock_.wall_now();
+  return f;
+}
+
+Status StackReconciler::record_step(const Json& raw, const v1alpha1::OkamiStack& stack,
+                                    const upgrade::TakeStep& step, const std::string& running_chroma) {
+  const Json old = raw.value("status", Json::object()).value("migration", Json::object());
+  const bool open = !str(old, "step").empty() && str(old, "finishedAt").empty();
+  const std::string now = common::format_rfc3339(clock_.wall_now());
+  Json migration = Json::object();
+  if (!open) {
+    auto it = stack.metadata.annotations.find(names::kVerifiedBackupAnnotation);
+    migration = {{"from", running_chroma},
+                 {"to", stack.spec.chroma.version},
+                 {"backupRef", it != stack.metadata.annotations.end() ? it->second : ""},
+                 {"startedAt", now},
+                 {"finishedAt", nullptr},
+                 {"verification", nullptr}};
+  }
+  migration["step"] = upgrade::to_string(step.step);
+  migration["message"] = step.message;
+  if (step.step == upgrade::Step::kDone) migration["finishedAt"] = now;
+  if (auto s = write_status(raw, Json{{"migration", migration}}); !s) return s;
+  spdlog::info("OkamiStack {}/{}: migration step {}: {}", stack.metadata.namespace_,
+               stack.metadata.name, upgrade::to_string(step.step), step.message);
+  event(raw, kube::EventType::kNormal, std::string("Migration") + upgrade::to_string(step.step),
+        step.message);
+  return common::ok();
+}
+
+Result<bool> StackReconciler::perform_step(const Json& raw, const v1alpha1::OkamiStack& stack,
+                                           const upgrade::TakeStep& step,
+                                           const upgrade::PlanInput& in) {
+  const std::string& ns = stack.metadata.namespace_;
+  switch (step.step) {
+    case upgrade::Step::kFinalBackup: {
+      const std::string name = final_backup_name(stack.metadata.name, stack.spec.chroma.version);
+      if (stores_.backups->get(ns, name)) return false;
+      // The writers are already stopped: the final backup does not quiesce again.
+      Json backup = {{"apiVersion", names::kApiVersion},
+                     {"kind", "OkamiBackup"},
+                     {"metadata", {{"name", name}, {"namespace", ns}}},
+                     {"spec", {{"stackRef", stack.metadata.name}, {"quiesce", false}}}};
+      auto r = client_.create(kOkamiBackupType, ns, backup);
+      if (!r && r.error().code != ErrorCode::kAlreadyExists) return common::fail(r.error());
+      event(raw, kube::EventType::kNormal, "FinalBackupCreated",
+            "Created OkamiBackup " + name + " of the quiesced data before the migration");
+      return true;
+    }
+    case upgrade::Step::kMarkMigrating: {
+      const std::string mark = gate::DataFormatMark{step.from_format, step.to_format}.to_annotation();
+      if (in.data_format == mark) return false;
+      if (auto s = mark_data_format(stack, mark); !s) return common::fail(s.error());
+      return true;
+    }
+    case upgrade::Step::kMarkNewFormat: {
+      if (in.data_format == step.to_format) return false;
+      if (auto s = mark_data_format(stack, step.to_format); !s) return common::fail(s.error());
+      return true;
+    }
+    case upgrade::Step::kVerify: {
+      const std::string job_name =
+          jobs::migration_verify_job_name(stack.metadata.name, stack.spec.chroma.version);
+      auto job = stores_.jobs->get(ns, job_name);
+      if (in.verification.state == upgrade::VerificationFacts::State::kFailed) {
+        // Asked to retry (okami.io/retry-at): forget the last result and run the Job again.
+        if (job) {
+          kube::DeleteOptions opts;
+          opts.precondition_uid = str((*job)["metadata"], "uid");
+          opts.propagation_policy = "Background";
+          auto r = client_.remove(res::kJob, ns, job_name, opts);
+          if (!r && r.error().code != ErrorCode::kNotFound) return common::fail(r.error());
+        }
+        Json clear = {{"migration", {{"verification", nullptr}}}};
+        if (auto s = write_status(raw, clear); !s) return common::fail(s.error());
+        return true;
+      }
+      if (job || in.verification.state != upgrade::VerificationFacts::State::kNotRun) return false;
+      if (!in.new_chroma_ready) return false;
+      // Compare with the newest backup of the data as it was: the final one when it was taken.
+      const upgrade::BackupFacts* b = in.final_backup ? &*in.final_backup
+                                      : in.backup     ? &*in.backup
+                                                      : nullptr;
+      if (b == nullptr) return false;
+      auto backup_json = stores_.backups->get(ns, b->name);
+      if (!backup_json) return false;
+      const jobs::BackupRef bref{b->name, str((*backup_json)["metadata"], "uid")};
+      if (auto s = apply_job_identity(client_, ns, options_.signing_key); !s) {
+        return common::fail(s.error());
+      }
+      Json j = jobs::migration_verify_job(bref, stack, stack.spec.chroma.version, options_.job_settings);
+      auto r = client_.create(res::kJob, ns, j);
+      if (!r && r.error().code != ErrorCode::kAlreadyExists) return common::fail(r.error());
+      event(raw, kube::EventType::kNormal, "VerifyStarted",
+            "Created Job " + job_name + " to check Chroma " + stack.spec.chroma.version +
+                " against OkamiBackup " + b->name);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+Result<int> StackReconciler::apply_desired(const Json& raw, const v1alpha1::OkamiStack& stack,
+                                           const desired::Inputs& inputs) {
+  auto objects = desired::desired_objects(stack, inputs);
+  if (!objects) return common::fail(objects.error());
+  // Children that exist but are not applied on every pass: the 0.x token Secret is generated once.
+  std::set<std::pair<std::string, std::string>> keep;
+  if (desired::chroma_auth_mode(stack, inputs.chroma_version) == "Token") {
+    if (auto s = ensure_token_secret(stack, raw, inputs.chroma_token_secret); !s) {
+      return common::fail(s.error());
+    }
+    keep.insert({"Secret", inputs.chroma_token_secret});
+  }
+  auto applied = apply_children(raw, *objects);
+  if (!applied) {
+    if (applied.error().code == ErrorCode::kInvalid) {
+      return common::fail(ErrorCode::kInvalid,
+                          "the apiserver rejects a child built from this spec: " + applied.error().message);
+    }
+    return common::fail(applied.error());
+  }
+  if (auto d = delete_obsolete(stack, *objects, keep); !d) return common::fail(d.error());
+  return *applied;
+}
+
+std::optional<kube::ReconcileResult> StackReconciler::reconcile_restore(
+    const Json& raw, const v1alpha1::OkamiStack& stack, const StackObservation& obs) {
+  const std::string& ns = stack.metadata.namespace_;
+  const std::string& name = stack.spec.restore->from_backup;
+  const Json old_status = raw.value("status", Json::object());
+  const int64_t generation = raw["metadata"].value("generation", int64_t{0});
+  const auto now = clock_.wall_now();
+  auto report = [&](bool stalled, const std::string& reason,
+                    const std::string& message) -> std::optional<kube::ReconcileResult> {
+    Json status = restore_status(old_status, generation, stalled, reason, message, now);
+    if (status != old_status) {
+      event(raw, stalled ? kube::EventType::kWarning : kube::EventType::kNormal, reason, message);
+      if (auto s = write_status(raw, status); !s) return kube::ReconcileResult(common::fail(s.error()));
+    }
+    return stalled ? Action::await_change() : Action::requeue(options_.step_poll);
+  };
+  auto backup = stores_.backups->get(ns, name);
+  if (!backup) {
+    return report(true, "RestoreBackupNotFound",
+                  "spec.restore.fromBackup names OkamiBackup '" + name + "', which does not exist");
+  }
+  const upgrade::BackupFacts b = backup_facts(stack, *backup);
+  if (!b.belongs_to_stack) {
+    return report(true, "RestoreBackupForOtherStack",
+                  "OkamiBackup '" + name + "' was taken from another stack");
+  }
+  if (!b.verified || !b.signature_valid) {
+    return report(true, "RestoreBackupNotVerified",
+                  "OkamiBackup '" + name + "' is not Verified with a signature from this operator: "
+                  "only a verified backup is restored");
+  }
+  const std::string written_by =
+      str((*backup).value("status", Json::object()).value("source", Json::object()), "chromaVersion");
+  auto v = versions::SemVer::parse(stack.spec.chroma.version);
+  const auto* fmt = v ? matrix_.format_for_server(*v) : nullptr;
+  if (fmt == nullptr || fmt->name != b.data_format) {
+    return report(true, "RestoreVersionMismatch",
+                  "OkamiBackup '" + name + "' holds " + b.data_format + " data, written by Chroma " +
+                      written_by + "; Chroma " + stack.spec.chroma.version +
+                      " does not read it: set spec.chroma.version to " + written_by);
+  }
+  if (obs.data_format == b.data_format) return std::nullopt;  // restored: run as usual
+
+  // Not restored yet: every writer stops, the fresh volume exists, then the restore Job runs.
+  desired::Inputs inputs = desired::steady_state_inputs(stack, options_.operator_image);
+  inputs.operator_namespace = options_.operator_namespace;
+  inputs.chroma_version = obs.chroma.exists ? obs.chroma.version : stack.spec.chroma.version;
+  inputs.chroma_replicas = 0;
+  inputs.client_version = obs.client.exists ? obs.client.version : stack.spec.client.version;
+  inputs.client_replicas = 0;
+  if (auto applied = apply_desired(raw, stack, inputs); !applied) {
+    return kube::ReconcileResult(common::fail(applied.error()));
+  }
+  const std::string pvc = desired::active_chroma_data_pvc(stack);
+  if (obs.chroma_pods + obs.client_pods > 0) {
+    return report(false, "Restoring",
+                  "stopping " + std::to_string(obs.chroma_pods + obs.client_pods) +
+                      " Chroma and client pod(s) before restoring OkamiBackup " + name);
+  }
+  const std::string job_name = jobs::restore_job_name(stack.metadata.name, name);
+  auto job = stores_.jobs->get(ns, job_name);
+  if (!job) {
+    if (auto s = apply_job_identity(client_, ns, ""); !s) return kube::ReconcileResult(common::fail(s.error()));
+    const jobs::BackupRef bref{name, str((*backup)["metadata"], "uid")};
+    auto r = client_.create(res::kJob, ns, jobs::restore_job(bref, stack, options_.job_settings));
+    if (!r && r.error().code != ErrorCode::kAlreadyExists) return kube::ReconcileResult(common::fail(r.error()));
+    return report(false, "Restoring", "restoring OkamiBackup " + name + " into volume " + pvc);
+  }
+  const jobs::JobState js = jobs::job_state(*job);
+  if (js.phase == jobs::JobState::Phase::kFailed) {
+    return report(true, "RestoreFailed",
+                  "the restore Job " + job_name + " failed (" + js.message + "); volume " + pvc +
+                      " is kept as it is. Delete the Job to retry: kubectl -n " + ns + " delete job " + job_name);
+  }
+  if (js.phase == jobs::JobState::Phase::kSucceeded) {
+    // The volume now holds the backup's data: mark its format, then Chroma may start on it.
+    if (auto s = mark_data_format(stack, b.data_format); !s) return kube::ReconcileResult(common::fail(s.error()));
+    event(raw, kube::EventType::kNormal, "Restored",
+          "Restored OkamiBackup " + name + " (" + b.data_format + ") into volume " + pvc);
+    return Action::requeue(std::chrono::milliseconds(100));
+  }
+  return report(false, "Restoring", "restoring OkamiBackup " + name + " into volume " + pvc);
 }
 
 kube::ReconcileResult StackReconciler::reconcile(const kube::ObjectRef& ref, std::stop_token) {
@@ -247,6 +499,10 @@ kube::ReconcileResult StackReconciler::reconcile(const kube::ObjectRef& ref, std
 
   const std::string& desired_chroma = stack.spec.chroma.version;
   StackObservation obs = observe_stack(stores_, stack, desired_chroma);
+  // spec.restore: the backup goes into a fresh volume before anything runs on it.
+  if (stack.spec.restore) {
+    if (auto pending = reconcile_restore(raw, stack, obs)) return std::move(*pending);
+  }
 
   // The compatibility gate, over the desired versions and what runs now.
   gate::CompatInput ci;
@@ -303,27 +559,85 @@ kube::ReconcileResult StackReconciler::reconcile(const kube::ObjectRef& ref, std
       it != stack.metadata.annotations.end()) {
     pi.retry_at = parse_time(it->second);
   }
+  if (pi.final_backup_requested) {
+    if (auto b = stores_.backups->get(stack.metadata.namespace_,
+                                      final_backup_name(stack.metadata.name, desired_chroma))) {
+      pi.final_backup = backup_facts(stack, *b);
+    }
+  }
+  pi.verification = verification_facts(stack, raw);
   const upgrade::Decision decision = upgrade::decide(pi, matrix_);
+
+  // A migration step is recorded in status before it is taken, so a restarted operator resumes it.
+  const auto* take = std::get_if<upgrade::TakeStep>(&decision);
+  if (take && !take->resumed) {
+    if (auto s = record_step(raw, stack, *take, obs.chroma.exists ? obs.chroma.version : ""); !s) {
+      return common::fail(s.error());
+    }
+    common::failpoint("after-step-record");
+    return Action::requeue(std::chrono::milliseconds(100));
+  }
+  if (take) {
+    auto changed = perform_step(raw, stack, *take, pi);
+    if (!changed) return common::fail(changed.error());
+    if (*changed) {
+      common::failpoint("after-step-effect");
+      return Action::requeue(std::chrono::milliseconds(100));
+    }
+  }
 
   // What to run now.
   desired::Inputs inputs = desired::steady_state_inputs(stack, options_.operator_image);
   inputs.operator_namespace = options_.operator_namespace;
+  const bool quiesced_for_backup = !take && !obs.quiescing_backup.empty();
   const bool hold = std::holds_alternative<upgrade::Blocked>(decision) ||
-                    std::holds_alternative<upgrade::StepFailed>(decision) ||
-                    std::holds_alternative<upgrade::TakeStep>(decision);
-  if (hold) {
-    // The running workloads stay exactly as they are: same Chroma, same client.
+                    std::holds_alternative<upgrade::StepFailed>(decision) || take != nullptr ||
+                    quiesced_for_backup;
+  if (hold && !take) {
+    // The running versions stay exactly as they are: same Chroma, same client, each at its usual
+    // replica count (writers stopped for a backup come back once it has archived).
     if (obs.chroma.exists) {
       inputs.chroma_version = obs.chroma.version;
-      inputs.chroma_replicas = obs.chroma.desired_replicas;
     } else {
       inputs.chroma_replicas = 0;  // nothing may open the data until the block is resolved
     }
     if (obs.client.exists) {
       inputs.client_version = obs.client.version;
-      inputs.client_replicas = obs.client.desired_replicas;
     } else {
       inputs.client_replicas = 0;
+    }
+    // After a failed migration step the client waits until the data is known to be good.
+    if (std::holds_alternative<upgrade::StepFailed>(decision)) inputs.client_replicas = 0;
+  }
+
+  if (quiesced_for_backup) {
+    // Writers stop for a backup: the client first, then Chroma once no client pod is left.
+    inputs.client_replicas = 0;
+    inputs.chroma_replicas = obs.client_pods > 0 ? obs.chroma.desired_replicas : 0;
+  }
+  if (take) {
+    // The workloads' shape at each step: never two Chroma versions at once, the client off until
+    // the new Chroma is verified.
+    const std::string old_chroma = obs.chroma.exists ? obs.chroma.version : desired_chroma;
+    const std::string old_client = obs.client.exists ? obs.client.version : stack.spec.client.version;
+    switch (take->step) {
+      case upgrade::Step::kQuiesce:
+      case upgrade::Step::kFinalBackup:
+      case upgrade::Step::kMarkMigrating:
+        inputs.chroma_version = old_chroma;
+        inputs.chroma_replicas = obs.client_pods > 0 ? obs.chroma.desired_replicas : 0;
+        inputs.client_version = old_client;
+        inputs.client_replicas = 0;
+        break;
+      case upgrade::Step::kStartNewChroma:
+      case upgrade::Step::kVerify:
+      case upgrade::Step::kMarkNewFormat:
+        inputs.client_version = old_client;
+        inputs.client_replicas = 0;
+        break;
+      case upgrade::Step::kRollClient:
+      case upgrade::Step::kDone:
+        break;
     }
   }
 
@@ -337,28 +651,21 @@ kube::ReconcileResult StackReconciler::reconcile(const kube::ObjectRef& ref, std
     }
   }
 
-  std::vector<Json> objects;
-  if (auto built = desired::desired_objects(stack, inputs); built) {
-    objects = std::move(*built);
-  } else {
-    Json status = invalid_spec_status(old_status, generation, built.error().message, now);
+  auto applied = apply_desired(raw, stack, inputs);
+  if (!applied) {
+    const auto code = applied.error().code;
+    if (code != ErrorCode::kInvalidArgument && code != ErrorCode::kInvalid) {
+      return common::fail(applied.error());
+    }
+    // A spec the schema admits but that builds no valid child: Stalled, retried when it changes.
+    Json status = invalid_spec_status(old_status, generation, applied.error().message, now);
     if (status != old_status) {
-      event(raw, kube::EventType::kWarning, "InvalidSpec", built.error().message);
+      event(raw, kube::EventType::kWarning, "InvalidSpec", applied.error().message);
       if (auto s = write_status(raw, status); !s) return common::fail(s.error());
     }
     return Action::await_change();
   }
-  // Children that exist but are not applied on every pass: the 0.x token Secret is generated once.
-  std::set<std::pair<std::string, std::string>> keep;
-  if (desired::chroma_auth_mode(stack, inputs.chroma_version) == "Token") {
-    if (auto s = ensure_token_secret(stack, raw, inputs.chroma_token_secret); !s) {
-      return common::fail(s.error());
-    }
-    keep.insert({"Secret", inputs.chroma_token_secret});
-  }
-  auto applied = apply_children(raw, objects);
-  if (!applied) return common::fail(applied.error());
-  if (auto d = delete_obsolete(stack, objects, keep); !d) return common::fail(d.error());
+  if (take && *applied > 0) common::failpoint("after-step-effect");
   if (obs.data_format.empty() && !hold && *applied > 0) {
     // The PVC was just created: mark it on the next pass, before Chroma can become ready.
     return Action::requeue(std::chrono::milliseconds(200));
@@ -397,6 +704,7 @@ kube::ReconcileResult StackReconciler::reconcile(const kube::ObjectRef& ref, std
     if (auto s = write_status(raw, status); !s) return common::fail(s.error());
   }
   const bool ready = kube::is_condition_true(status["conditions"], "Ready");
+  if (take) return Action::requeue(options_.step_poll);
   return Action::requeue(ready || hold ? options_.resync : options_.progress_poll);
 }
 

@@ -15,6 +15,8 @@
 #include "kube/events.h"
 #include "okami/backup_verify.h"
 #include "okami/compat_matrix.h"
+#include "okami/desired_state.h"
+#include "okami/job_objects.h"
 #include "okami/stack_observation.h"
 #include "okami/upgrade_plan.h"
 
@@ -27,6 +29,11 @@ struct StackReconcilerOptions {
   std::chrono::milliseconds resync{std::chrono::minutes(10)};
   // While waiting for workloads to become ready (their watches also wake the stack).
   std::chrono::milliseconds progress_poll{std::chrono::seconds(30)};
+  // While a migration step waits for pods to stop or start.
+  std::chrono::milliseconds step_poll{std::chrono::seconds(1)};
+  // The HMAC key that signs verification results (empty: nothing verifies, migrations block).
+  std::string signing_key;
+  jobs::JobSettings job_settings;
 };
 
 // Proves an OkamiBackup's signed verification result authentic (see backup_acceptance.h).
@@ -52,8 +59,26 @@ class StackReconciler final : public kube::Reconciler {
   common::Result<int> delete_obsolete(const v1alpha1::OkamiStack& stack,
                                       const std::vector<kube::Json>& desired,
                                       const std::set<std::pair<std::string, std::string>>& keep);
+  // Builds the children for `inputs` and applies those that differ; removes obsolete ones.
+  // Errors: kInvalidArgument when no child can be built from the spec, kInvalid when the
+  // apiserver rejects one, the client's otherwise.
+  common::Result<int> apply_desired(const kube::Json& raw, const v1alpha1::OkamiStack& stack,
+                                    const desired::Inputs& inputs);
+  // spec.restore until the backup is in its fresh volume; nullopt once it is.
+  std::optional<kube::ReconcileResult> reconcile_restore(const kube::Json& raw,
+                                                         const v1alpha1::OkamiStack& stack,
+                                                         const StackObservation& obs);
   common::Status mark_data_format(const v1alpha1::OkamiStack& stack, const std::string& format);
   upgrade::BackupFacts backup_facts(const v1alpha1::OkamiStack& stack, const kube::Json& backup) const;
+  upgrade::VerificationFacts verification_facts(const v1alpha1::OkamiStack& stack,
+                                                const kube::Json& raw) const;
+  // Records `step` in status.migration before it is taken (a new migration starts a new record).
+  common::Status record_step(const kube::Json& raw, const v1alpha1::OkamiStack& stack,
+                             const upgrade::TakeStep& step, const std::string& running_chroma);
+  // The effects of a recorded step other than the workloads' shape: creating the final backup,
+  // marking the volume, starting the verify Job. Returns true when it changed something.
+  common::Result<bool> perform_step(const kube::Json& raw, const v1alpha1::OkamiStack& stack,
+                                    const upgrade::TakeStep& step, const upgrade::PlanInput& in);
   void event(const kube::Json& stack, kube::EventType type, const std::string& reason,
              const std::string& note);
 

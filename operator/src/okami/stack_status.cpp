@@ -48,10 +48,13 @@ Json compute_status(const Json& old_status, const StatusInputs& in) {
   status["chroma"] = chroma;
 
   Json ollama = component_status(obs.ollama);
-  Json old_models = old_status.is_object() && old_status.contains("ollama")
-                        ? old_status["ollama"].value("models", Json::array())
-                        : Json::array();
-  ollama["models"] = old_models;
+  // The Ollama pods are Ready only while every model of the spec is present (their readiness
+  // probe runs `ollama show` for each), so a ready server at the spec's version has them all.
+  Json models = Json::array();
+  if (obs.ollama.ready && obs.ollama.version == stack.spec.ollama.version) {
+    for (const auto& m : stack.spec.ollama.models_to_pull()) models.push_back(m);
+  }
+  ollama["models"] = models;
   if (const auto* model = in.matrix->find_model(stack.spec.ollama.embedding_model)) {
     ollama["embeddingDimension"] = model->dimension;
   }
@@ -165,6 +168,21 @@ Json invalid_spec_status(const Json& old_status, int64_t generation, const std::
   set(conditions, cond::kReconciling, false, "InvalidSpec",
       "fix the spec; the operator retries when it changes", generation, now);
   status["phase"] = phase::kDegraded;
+  status["conditions"] = conditions;
+  return status;
+}
+
+Json restore_status(const Json& old_status, int64_t generation, bool stalled,
+                    const std::string& reason, const std::string& message,
+                    common::Clock::WallPoint now) {
+  Json status = old_status.is_object() ? old_status : Json::object();
+  Json conditions = conditions_of(status);
+  status["observedGeneration"] = generation;
+  set(conditions, cond::kReady, false, reason, message, generation, now);
+  set(conditions, cond::kReconciling, !stalled, reason, message, generation, now);
+  set(conditions, cond::kStalled, stalled, stalled ? reason : "Progressing",
+      stalled ? message : "the operator is making progress", generation, now);
+  status["phase"] = stalled ? phase::kDegraded : phase::kRestoring;
   status["conditions"] = conditions;
   return status;
 }

@@ -38,6 +38,12 @@ kube::Json compute_status(const kube::Json& old_status, const StatusInputs& in);
 kube::Json invalid_spec_status(const kube::Json& old_status, int64_t generation,
                                const std::string& message, common::Clock::WallPoint now);
 
+// Status while spec.restore is being carried out: Ready=False and phase Restoring, or, when
+// `stalled`, Stalled=True with `reason` (a backup that cannot be restored, a failed restore Job).
+kube::Json restore_status(const kube::Json& old_status, int64_t generation, bool stalled,
+                          const std::string& reason, const std::string& message,
+                          common::Clock::WallPoint now);
+
 // Status while spec.paused is true: everything kept, Reconciling=False (Paused).
 kube::Json paused_status(const kube::Json& old_status, int64_t generation,
                          common::Clock::WallPoint now);

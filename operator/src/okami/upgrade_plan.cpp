@@ -179,7 +179,7 @@ Decision walk(const PlanInput& in, Step start, const gate::DataFormatMark& mark,
         return take(s, "roll the client to its new version and scale it back up");
       case Step::kDone:
         if (in.recorded_step == Step::kDone) break;
-        return take(s, "migration " + move + " finished");
+        return take(s, "migration to " + target + " (Chroma " + in.desired_chroma + ") finished");
     }
   }
   return UpToDate{"Chroma " + in.desired_chroma + " runs on " + target + " data"};

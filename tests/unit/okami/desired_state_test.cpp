@@ -125,10 +125,13 @@ TEST(DesiredState, SampleAt1xRunsTheConfigFileLayoutBehindANetworkPolicy) {
   EXPECT_EQ(np["spec"]["podSelector"]["matchLabels"], sts["spec"]["selector"]["matchLabels"]);
   EXPECT_EQ(np["spec"]["policyTypes"], Json::array({"Ingress"}));
   const Json& from = np["spec"]["ingress"][0]["from"];
-  ASSERT_EQ(from.size(), 2u);
+  ASSERT_EQ(from.size(), 3u);
   EXPECT_EQ(from[0]["podSelector"]["matchLabels"],
             find(objects, "Deployment", "okami-client")["spec"]["selector"]["matchLabels"]);
-  EXPECT_EQ(from[1]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
+  // The post-migration verify Job of this stack, and the operator's own pods.
+  EXPECT_EQ(from[1]["podSelector"]["matchLabels"],
+            Json({{"app.kubernetes.io/component", "migration-verify"}, {"okami.io/stack", "okami"}}));
+  EXPECT_EQ(from[2]["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"],
             "okami-system");
   EXPECT_EQ(np["spec"]["ingress"][0]["ports"][0]["port"], 8000);
 
@@ -241,7 +244,11 @@ TEST(DesiredState, OllamaServesOnAllInterfacesWithItsModelsOnTheVolume) {
   EXPECT_EQ(env.at("OLLAMA_KEEP_ALIVE"), "5m");
   EXPECT_EQ(env.at("OLLAMA_MODELS"), "/root/.ollama/models");
   EXPECT_EQ(ollama["image"], "ollama/ollama:0.4.7");
-  EXPECT_EQ(ollama["readinessProbe"]["httpGet"]["path"], "/api/version");
+  EXPECT_EQ(ollama["startupProbe"]["httpGet"]["path"], "/api/version");
+  EXPECT_EQ(ollama["livenessProbe"]["httpGet"]["path"], "/api/version");
+  // Ready means the embedding model is present, not only that the server answers.
+  EXPECT_EQ(ollama["readinessProbe"]["exec"]["command"][2],
+            "/bin/ollama show 'mxbai-embed-large' >/dev/null");
   EXPECT_EQ(ollama["resources"]["limits"]["nvidia.com/gpu"], 2);
   EXPECT_EQ(dep["spec"]["strategy"]["type"], "Recreate");
 }
@@ -258,6 +265,9 @@ TEST(DesiredState, OllamaPullsTheSpecsModelsWhenItStartsSoTheyAreKeptPresent) {
   EXPECT_NE(script.find("/bin/ollama pull 'llama3.2:3b'"), std::string::npos);
   // The pull waits for the server first: postStart runs beside the container's entrypoint.
   EXPECT_LT(script.find("until /bin/ollama list"), script.find("pull"));
+  // Ready only when every model is present.
+  const std::string probe = ollama["readinessProbe"]["exec"]["command"][2];
+  EXPECT_EQ(probe, "/bin/ollama show 'mxbai-embed-large' >/dev/null && /bin/ollama show 'llama3.2:3b' >/dev/null");
 }
 
 TEST(DesiredState, EveryPodIsHardened) {

@@ -228,6 +228,9 @@ INSTANTIATE_TEST_SUITE_P(
         InvalidCase{"memory request that is not a quantity",
                     R"({"spec":{"chroma":{"resources":{"requests":{"memory":"lots"}}}}})",
                     "spec.chroma.resources.requests[memory]"},
+        InvalidCase{"negative cpu request (the schema's quantity pattern admits a sign)",
+                    R"({"spec":{"client":{"resources":{"requests":{"cpu":"-1"}}}}})",
+                    "spec.client.resources.requests[cpu]"},
         InvalidCase{
             "request above its limit",
             R"({"spec":{"ollama":{"resources":{"requests":{"memory":"8Gi"},"limits":{"memory":"4Gi"}}}}})",

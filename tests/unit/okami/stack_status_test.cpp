@@ -75,6 +75,17 @@ TEST(StackStatus, ReadyOnlyWhenEveryWorkloadRunsTheSpecsVersion) {
   EXPECT_EQ(t["phase"], "Progressing");
 }
 
+TEST(StackStatus, ModelsArePresentOnlyWhileTheReadinessProbeSaysSo) {
+  Fixture f;
+  f.stack.spec.ollama.models = std::vector<std::string>{"llama3.2:3b"};
+  f.obs.ollama = ready_at("0.4.7");
+  Json s = f.compute(Json{{"ollama", {{"models", Json::array({"stale:1b"})}}}});
+  EXPECT_EQ(s["ollama"]["models"], Json(f.stack.spec.ollama.models_to_pull()));
+  EXPECT_EQ(s["ollama"]["models"], Json::array({"llama3.2:3b", "mxbai-embed-large"}));
+  f.obs.ollama.ready = false;
+  EXPECT_EQ(f.compute(s)["ollama"]["models"], Json::array());
+}
+
 TEST(StackStatus, ABlockedUpgradeIsStalledWithItsReasonAndTheNextCommand) {
   Fixture f;
   f.obs.chroma = ready_at("0.5.23");

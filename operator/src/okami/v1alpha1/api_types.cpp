@@ -139,8 +139,12 @@ void ResourceRequirements::validate(const std::string& path, FieldErrors& errors
         check_max_length(base + "[" + k + "]", v, 64, errors);
         continue;
       }
-      if (!patterns::matches(patterns::kQuantity, v) || !parse_quantity(v)) {
+      auto q = parse_quantity(v);
+      if (!patterns::matches(patterns::kQuantity, v) || !q) {
         errors.invalid(base + "[" + k + "]", "'" + v + "' is not a quantity (e.g. 500m, 1Gi)");
+      } else if (q->negative()) {
+        // The schema's quantity pattern admits a sign; a pod's resources do not.
+        errors.invalid(base + "[" + k + "]", "'" + v + "' must be greater than or equal to 0");
       }
     }
   }

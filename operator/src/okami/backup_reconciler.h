@@ -1,0 +1,83 @@
+// The OkamiBackup reconciler (DESIGN.md "Backups"): Pending -> Quiescing (the stack reconciler
+// scales the client, then Chroma, to zero while a quiescing backup is open) -> Archiving (a Job
+// runs `okami-operator backup` over the data volumes) -> Verifying (a Job runs
+// `okami-operator verify-backup` and reports a signed result) -> Verified, or Failed with the
+// reason. The Jobs report through the API under their own least-privilege ServiceAccount; the
+// operator calls a backup Verified only when the signed result checks out under its key.
+// Verified and Failed are final: a finished backup costs no API request.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "common/clock.h"
+#include "kube/client.h"
+#include "kube/controller.h"
+#include "kube/events.h"
+#include "okami/job_objects.h"
+#include "okami/stack_observation.h"
+
+namespace okami {
+
+struct BackupStores {
+  kube::Store* backups = nullptr;  // primary
+  kube::Store* jobs = nullptr;     // Jobs owned by OkamiBackups
+  StackStores stack;               // the stack controller's caches of the same namespace(s)
+};
+
+struct BackupReconcilerOptions {
+  jobs::JobSettings job_settings;
+  std::string signing_key;  // empty: no backup can be verified (Failed with NoSigningKey)
+  // How often to look again while waiting for writers to stop.
+  std::chrono::milliseconds quiesce_poll{std::chrono::seconds(1)};
+};
+
+// The phase an open backup should move to, from what is observed. Pure.
+struct BackupFacts {
+  std::string phase;  // status.phase ("" when new)
+  bool quiesce = true;
+  bool stack_exists = false;
+  bool has_key = false;
+  int writer_pods = 0;  // client and Chroma pods of the stack still running
+  std::optional<jobs::JobState> archive_job;
+  bool archive_reported = false;  // status.archive.sha256 present
+  std::optional<jobs::JobState> verify_job;
+  std::optional<std::string> acceptance_error;  // set once the verify Job succeeded
+  std::string reported_message;                 // status.message written by a Job
+};
+struct BackupStep {
+  enum class Kind { kSetPhase, kCreateArchiveJob, kCreateVerifyJob, kWait, kFail, kVerified, kDone };
+  Kind kind = Kind::kWait;
+  std::string phase;   // for kSetPhase
+  std::string reason;  // for kFail
+  std::string message;
+};
+BackupStep next_backup_step(const BackupFacts& facts);
+
+class BackupReconciler final : public kube::Reconciler {
+ public:
+  BackupReconciler(kube::Client& client, BackupStores stores, kube::EventRecorder& events,
+                   common::Clock& clock, BackupReconcilerOptions options);
+  kube::ReconcileResult reconcile(const kube::ObjectRef& ref, std::stop_token stop) override;
+
+ private:
+  common::Status patch_status(const kube::Json& backup, const kube::Json& status);
+  common::Status ensure_identity(const std::string& ns, bool with_key);
+  common::Status create_job(const kube::Json& job);
+
+  kube::Client& client_;
+  BackupStores stores_;
+  kube::EventRecorder& events_;
+  common::Clock& clock_;
+  BackupReconcilerOptions options_;
+};
+
+// Shared with the stack reconciler (post-migration verify Job): applies the Job ServiceAccount,
+// Role and RoleBinding, and with `signing_key` the namespace's key Secret.
+common::Status apply_job_identity(kube::Client& client, const std::string& ns,
+                                  const std::string& signing_key);
+
+// Name of the OkamiBackup taken in the FinalBackup migration step.
+std::string final_backup_name(const std::string& stack, const std::string& to_version);
+
+}  // namespace okami
