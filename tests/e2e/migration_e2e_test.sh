@@ -13,6 +13,8 @@
 #     container's command passed on the same directory; the verify Job checks it over HTTP;
 #   - at every observation no old Chroma pod exists while the volume is marked migrating, and at
 #     the end the guard refuses 0.5.23 on the migrated data while 1.0.15 serves every vector;
+#   - the client's memories, embedded at the old vector scale, are moved aside by the reset Job
+#     that okami.io/reset-memories approved, while the client is stopped;
 #   - going back to 0.5.23 is refused (DowngradeRefused) until spec.restore names the backup: the
 #     restore Job fills a fresh volume, the old one keeps the migrated data, and a real 0.5.23
 #     server reads the original vectors from the restored volume.
@@ -92,6 +94,7 @@ stack_is_ready() {
 }
 
 DATA_DIR=""
+CLIENT_DIR=""
 old_chroma_writes_known_vectors() {
   local pv; pv="$(k get pvc "$STACK-chroma-data" -n "$NS" -o jsonpath='{.spec.volumeName}')"
   DATA_DIR="$(k get pv "$pv" -o jsonpath='{.spec.hostPath.path}')"
@@ -102,6 +105,10 @@ old_chroma_writes_known_vectors() {
   fixture "$(dirname "$OLD_BIN")/python" create --name memories --dimension 16 --count 120 --seed 1 >/dev/null || return 1
   fixture "$(dirname "$OLD_BIN")/python" create --name knowledge --dimension 16 --count 40 --seed 2 >/dev/null || return 1
   stop_chroma
+  # What the 0.5.23 client wrote into CREWAI_STORAGE_DIR: memories embedded at the old scale.
+  local cpv; cpv="$(k get pvc "$STACK-client-storage" -n "$NS" -o jsonpath='{.spec.volumeName}')"
+  CLIENT_DIR="$(k get pv "$cpv" -o jsonpath='{.spec.hostPath.path}')"
+  mkdir -p "$CLIENT_DIR/short_term_memory" && echo "old-scale vectors" > "$CLIENT_DIR/short_term_memory/chroma.sqlite3"
 }
 
 crossing_change_is_blocked() {
@@ -197,6 +204,9 @@ print(" ".join(a if a != mount else "DATA" for a in c["args"]))')"
   local final="$STACK-final-${CHROMA_NEW//./-}"
   play "okami.io/backup=$final,app.kubernetes.io/component=backup-archive"
   play "okami.io/backup=$final,app.kubernetes.io/component=backup-verify"
+  # The client moves to chromadb 1.x (another vector scale) and okami.io/reset-memories approved a
+  # wipe: the reset Job runs while the client is stopped.
+  play "app.kubernetes.io/component=memory-reset,okami.io/stack=$STACK"
 
   # From here on the operator runs with a failpoint that makes it exit right after it records a
   # step (before taking it) or right after a step's effect; each exit is a crash at that point, and
@@ -243,6 +253,11 @@ print(" ".join(a if a != mount else "DATA" for a in c["args"]))')"
   [ "$exits" -ge 8 ] || { echo "  only $exits exits"; return 1; }
   for c in $codes; do [ "$c" = 86 ] || { echo "  an operator exited with $c, not at a failpoint"; return 1; }; done
   [ "$(k get okb "$final" -n "$NS" -o jsonpath='{.status.phase}')" = Verified ] || return 1
+  local reset_mark; reset_mark="$(k get pvc "$STACK-client-storage" -n "$NS" -o jsonpath='{.metadata.annotations.okami\.io/memories-reset}')"
+  echo "  memories reset: mark '$reset_mark'; $(ls -A "$CLIENT_DIR" | tr '\n' ' ')"
+  [ "$reset_mark" = e2e ] || return 1
+  [ -f "$CLIENT_DIR/.okami-reset-e2e/short_term_memory/chroma.sqlite3" ] || return 1
+  [ ! -e "$CLIENT_DIR/short_term_memory" ] || return 1
   [ "$VIOLATIONS" = 0 ]
 }
 

@@ -9,6 +9,7 @@ std::map<std::string, Subcommand> all_subcommands() {
       {"backup", backup_command()},
       {"verify-backup", verify_backup_command()},
       {"verify-migration", verify_migration_command()},
+      {"reset-memories", reset_memories_command()},
       {"restore", restore_command()},
       {"guard", guard_command()},
       {"render", render_command()},

@@ -22,6 +22,7 @@ Subcommand check_command();
 Subcommand backup_command();
 Subcommand verify_backup_command();
 Subcommand verify_migration_command();
+Subcommand reset_memories_command();
 Subcommand restore_command();
 Subcommand guard_command();
 Subcommand render_command();

@@ -367,6 +367,7 @@ class Evaluator {
     if (in_.memory_reset_approved) {
       add(id, Outcome::kWarn, "EmbeddingDimensionMismatch",
           text + "; a memory reset is approved, those collections will be wiped");
+      result_.memory_reset_required = true;
     } else {
       add(id, Outcome::kFail, "EmbeddingDimensionMismatch", text + "." + fix);
     }
@@ -420,6 +421,7 @@ class Evaluator {
     const std::string text = rule.message + ": " + from_text + " -> client chromadb " + to.str();
     if (in_.memory_reset_approved) {
       add(rule.id, Outcome::kWarn, rule.reason, text + "; a memory reset is approved");
+      result_.memory_reset_required = true;
     } else {
       add(rule.id, rule.severity == Severity::kError ? Outcome::kFail : Outcome::kWarn, rule.reason,
           text + ". Fix: " + rule.fix);

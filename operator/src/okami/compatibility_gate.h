@@ -60,6 +60,9 @@ struct GateResult {
   std::vector<Finding> violations;
   std::vector<Finding> warnings;
   std::vector<RuleOutcome> outcomes;  // every rule evaluated, in order, for reports
+  // A rule passes only because okami.io/reset-memories approved wiping the client's memories:
+  // the reset must happen before the new client runs.
+  bool memory_reset_required = false;
 
   // "Compatible" when passed, else the first violation's reason.
   std::string condition_reason() const;

@@ -230,6 +230,22 @@ Json restore_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
              std::move(args), std::move(mounts), std::move(volumes), settings);
 }
 
+std::string memory_reset_job_name(const std::string& stack, const std::string& token) {
+  return job_name(stack, "reset-memories-" + backup::sha256_hex(token).substr(0, 8));
+}
+
+Json memory_reset_job(const v1alpha1::OkamiStack& stack, const std::string& token,
+                      const JobSettings& settings) {
+  const desired::ChildNames names(stack.metadata.name);
+  Json labels = job_labels(stack, kMemoryResetComponent);
+  Json args = Json::array({"reset-memories", "--storage", kMemorySourceMount, "--token", token});
+  Json mounts = Json::array({mount("client-storage", kMemorySourceMount, false)});
+  Json volumes = Json::array({volume_for_claim("client-storage", names.client_storage_pvc, false)});
+  return job(memory_reset_job_name(stack.metadata.name, token), stack.metadata.namespace_, labels,
+             owner_ref(v1alpha1::kOkamiStackKind, stack.metadata.name, stack.metadata.uid),
+             std::move(args), std::move(mounts), std::move(volumes), settings);
+}
+
 JobState job_state(const Json& job) {
   JobState s;
   const Json status = job.value("status", Json::object());

@@ -81,6 +81,13 @@ std::string restore_job_name(const std::string& stack, const std::string& backup
 inline constexpr const char* kRestoreComponent = "restore";
 inline constexpr const char* kRestoreTargetMount = "/target";
 
+// Runs `okami-operator reset-memories` on the client storage volume for the approval `token`;
+// owned by the stack.
+Json memory_reset_job(const v1alpha1::OkamiStack& stack, const std::string& token,
+                      const JobSettings& settings);
+std::string memory_reset_job_name(const std::string& stack, const std::string& token);
+inline constexpr const char* kMemoryResetComponent = "memory-reset";
+
 // The outcome of a Job, from its status.
 struct JobState {
   enum class Phase { kRunning, kSucceeded, kFailed };

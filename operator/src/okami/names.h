@@ -15,6 +15,8 @@ inline constexpr const char* kResetMemoriesAnnotation = "okami.io/reset-memories
 inline constexpr const char* kRetryAtAnnotation = "okami.io/retry-at";
 // Annotation the operator writes on the Chroma data PVC.
 inline constexpr const char* kDataFormatAnnotation = "okami.io/chroma-data-format";
+// Annotation the operator writes on the client storage PVC once a memory reset ran: its token.
+inline constexpr const char* kMemoriesResetAnnotation = "okami.io/memories-reset";
 
 // Labels on every child object.
 inline constexpr const char* kLabelName = "app.kubernetes.io/name";

@@ -74,6 +74,10 @@ StackObservation observe_stack(const StackStores& stores, const v1alpha1::OkamiS
                               names::kDataFormatAnnotation);
   }
   o.token_secret_exists = stores.secrets->get(ns, names.chroma_token_secret) != nullptr;
+  if (auto pvc = stores.pvcs->get(ns, names.client_storage_pvc)) {
+    o.memories_reset = string_at((*pvc)["metadata"].value("annotations", Json::object()),
+                                 names::kMemoriesResetAnnotation);
+  }
   const std::string stack_label = kube::label_index_value(names::kLabelStack, stack.metadata.name);
   for (const auto& pod : stores.pods->by_index(kube::kIndexLabel, stack_label)) {
     if ((*pod)["metadata"].value("namespace", "") != ns) continue;

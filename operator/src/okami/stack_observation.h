@@ -52,6 +52,8 @@ struct StackObservation {
   // the client, then Chroma, stay at zero replicas until it has archived.
   std::string quiescing_backup;
   bool token_secret_exists = false;
+  std::string memories_reset;  // okami.io/memories-reset on the client storage PVC
+
 };
 
 // Reads the snapshot for `stack`. `desired_chroma` decides which Chroma pods count as old.

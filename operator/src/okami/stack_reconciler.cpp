@@ -469,6 +469,44 @@ std::optional<kube::ReconcileResult> StackReconciler::reconcile_restore(
   return report(false, "Restoring", "restoring OkamiBackup " + name + " into volume " + pvc);
 }
 
+Result<bool> StackReconciler::perform_memory_reset(const Json& raw, const v1alpha1::OkamiStack& stack,
+                                                  const std::string& token) {
+  const std::string& ns = stack.metadata.namespace_;
+  const std::string job_name = jobs::memory_reset_job_name(stack.metadata.name, token);
+  auto job = stores_.jobs->get(ns, job_name);
+  if (!job) {
+    if (auto s = apply_job_identity(client_, ns, ""); !s) return common::fail(s.error());
+    auto r = client_.create(res::kJob, ns, jobs::memory_reset_job(stack, token, options_.job_settings));
+    if (!r && r.error().code != ErrorCode::kAlreadyExists) return common::fail(r.error());
+    event(raw, kube::EventType::kNormal, "MemoryResetStarted",
+          "Created Job " + job_name + " to move the client's memories aside, as " +
+              names::kResetMemoriesAnnotation + "=" + token + " approved");
+    return true;
+  }
+  const jobs::JobState js = jobs::job_state(*job);
+  if (js.phase == jobs::JobState::Phase::kSucceeded) {
+    const desired::ChildNames names(stack.metadata.name);
+    Json patch = {{"metadata", {{"annotations", {{names::kMemoriesResetAnnotation, token}}}}}};
+    auto r = client_.patch(res::kPersistentVolumeClaim, ns, names.client_storage_pvc,
+                           kube::PatchType::kMerge, patch);
+    if (!r) return common::fail(r.error());
+    event(raw, kube::EventType::kNormal, "MemoriesReset",
+          "The client's memories were moved aside on volume " + names.client_storage_pvc);
+    return true;
+  }
+  bool first_report = false;
+  if (js.phase == jobs::JobState::Phase::kFailed) {
+    std::lock_guard lock(reported_mu_);
+    first_report = reported_failures_.insert(ns + "/" + job_name + "/" + str((*job)["metadata"], "uid")).second;
+  }
+  if (first_report) {
+    event(raw, kube::EventType::kWarning, "MemoryResetFailed",
+          "Job " + job_name + " failed (" + js.message + "); the client stays stopped. Delete the Job to retry: kubectl -n " +
+              ns + " delete job " + job_name);
+  }
+  return false;
+}
+
 kube::ReconcileResult StackReconciler::reconcile(const kube::ObjectRef& ref, std::stop_token) {
   auto cached = stores_.stacks->get(ref.ns, ref.name);
   if (!cached) return Action::await_change();
@@ -566,7 +604,30 @@ kube::ReconcileResult StackReconciler::reconcile(const kube::ObjectRef& ref, std
     }
   }
   pi.verification = verification_facts(stack, raw);
-  const upgrade::Decision decision = upgrade::decide(pi, matrix_);
+  std::string reset_token;
+  if (auto it = stack.metadata.annotations.find(names::kResetMemoriesAnnotation);
+      it != stack.metadata.annotations.end()) {
+    reset_token = it->second;
+  }
+  pi.memory_reset_pending = gate_result.memory_reset_required && !reset_token.empty() &&
+                            obs.memories_reset != reset_token;
+  upgrade::Decision decision = upgrade::decide(pi, matrix_);
+  // Outside a migration a memory reset needs a verified backup of its own.
+  const bool plain_change = std::holds_alternative<upgrade::RollingUpdate>(decision) ||
+                            std::holds_alternative<upgrade::UpToDate>(decision);
+  if (pi.memory_reset_pending && plain_change && !backup_ok) {
+    decision = upgrade::Blocked{
+        upgrade::BlockReason::kBackupRequired,
+        "wiping the client's memories (okami.io/reset-memories) needs a verified backup, but " +
+            (backup_message.empty() ? std::string("the stack has no okami.io/verified-backup annotation")
+                                    : backup_message),
+        "kubectl -n " + stack.metadata.namespace_ + " annotate okamistack " + stack.metadata.name +
+            " " + names::kVerifiedBackupAnnotation + "=<a Verified OkamiBackup of this stack>"};
+  }
+  const bool reset_now =
+      pi.memory_reset_pending &&
+      (plain_change || (std::holds_alternative<upgrade::TakeStep>(decision) &&
+                        std::get<upgrade::TakeStep>(decision).step == upgrade::Step::kQuiesce));
 
   // A migration step is recorded in status before it is taken, so a restarted operator resumes it.
   const auto* take = std::get_if<upgrade::TakeStep>(&decision);
@@ -576,6 +637,11 @@ kube::ReconcileResult StackReconciler::reconcile(const kube::ObjectRef& ref, std
     }
     common::failpoint("after-step-record");
     return Action::requeue(std::chrono::milliseconds(100));
+  }
+  if (reset_now && obs.client_pods == 0 && (!take || take->resumed)) {
+    auto changed = perform_memory_reset(raw, stack, reset_token);
+    if (!changed) return common::fail(changed.error());
+    if (*changed) return Action::requeue(std::chrono::milliseconds(100));
   }
   if (take) {
     auto changed = perform_step(raw, stack, *take, pi);
@@ -614,6 +680,11 @@ kube::ReconcileResult StackReconciler::reconcile(const kube::ObjectRef& ref, std
     // Writers stop for a backup: the client first, then Chroma once no client pod is left.
     inputs.client_replicas = 0;
     inputs.chroma_replicas = obs.client_pods > 0 ? obs.chroma.desired_replicas : 0;
+  }
+  if (reset_now) {
+    // The old client stops before its memories are moved aside; the new one starts after.
+    inputs.client_replicas = 0;
+    inputs.client_version = obs.client.exists ? obs.client.version : stack.spec.client.version;
   }
   if (take) {
     // The workloads' shape at each step: never two Chroma versions at once, the client off until
@@ -704,7 +775,7 @@ kube::ReconcileResult StackReconciler::reconcile(const kube::ObjectRef& ref, std
     if (auto s = write_status(raw, status); !s) return common::fail(s.error());
   }
   const bool ready = kube::is_condition_true(status["conditions"], "Ready");
-  if (take) return Action::requeue(options_.step_poll);
+  if (take || reset_now) return Action::requeue(options_.step_poll);
   return Action::requeue(ready || hold ? options_.resync : options_.progress_poll);
 }
 

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <mutex>
 #include <set>
 #include <string>
 
@@ -68,6 +69,10 @@ class StackReconciler final : public kube::Reconciler {
   std::optional<kube::ReconcileResult> reconcile_restore(const kube::Json& raw,
                                                          const v1alpha1::OkamiStack& stack,
                                                          const StackObservation& obs);
+  // Runs the memory reset Job for `token`, then marks the client storage volume. True when it
+  // changed something.
+  common::Result<bool> perform_memory_reset(const kube::Json& raw, const v1alpha1::OkamiStack& stack,
+                                            const std::string& token);
   common::Status mark_data_format(const v1alpha1::OkamiStack& stack, const std::string& format);
   upgrade::BackupFacts backup_facts(const v1alpha1::OkamiStack& stack, const kube::Json& backup) const;
   upgrade::VerificationFacts verification_facts(const v1alpha1::OkamiStack& stack,
@@ -89,6 +94,8 @@ class StackReconciler final : public kube::Reconciler {
   const gate::CompatMatrix& matrix_;
   BackupSignatureCheck signature_check_;
   StackReconcilerOptions options_;
+  std::mutex reported_mu_;
+  std::set<std::string> reported_failures_;  // failed Jobs already announced by an Event
 };
 
 }  // namespace okami

@@ -130,7 +130,10 @@ Decision walk(const PlanInput& in, Step start, const gate::DataFormatMark& mark,
     }
     switch (s) {
       case Step::kQuiesce:
-        if (in.chroma_pods == 0 && in.client_pods == 0) continue;
+        if (in.chroma_pods == 0 && in.client_pods == 0 && !in.memory_reset_pending) continue;
+        if (in.chroma_pods == 0 && in.client_pods == 0) {
+          return take(s, "reset the client's memories, as okami.io/reset-memories approved, before " + move);
+        }
         return take(s, "scale the client, then Chroma, to zero and wait until no pod remains (" +
                            std::to_string(in.client_pods) + " client, " +
                            std::to_string(in.chroma_pods) + " Chroma pod(s) left) before " + move);

@@ -83,6 +83,9 @@ struct PlanInput {
   bool new_chroma_ready = false;            // Chroma at desired_chroma is Ready
   bool client_rolled = false;               // the client at its new version is Ready
   VerificationFacts verification;
+  // okami.io/reset-memories approved a wipe the gate requires and it has not run yet: quiescing
+  // is not done until it has (the old client is stopped, the new one not started).
+  bool memory_reset_pending = false;
   std::optional<WallPoint> retry_at;  // okami.io/retry-at
 };
 

@@ -257,6 +257,9 @@ TEST(CompatibilityGate, AnApprovedMemoryResetTurnsADimensionMismatchIntoAWarning
   const GateResult r = evaluate(in, matrix());
   EXPECT_TRUE(r.passed) << dump(r);
   expect_outcome(r, "embedding-dimension", Outcome::kWarn, "EmbeddingDimensionMismatch");
+  EXPECT_TRUE(r.memory_reset_required);
+  in.embedding_model = "mxbai-embed-large";
+  EXPECT_FALSE(evaluate(in, matrix()).memory_reset_required) << "nothing to reset";
 }
 
 TEST(CompatibilityGate, PrefersTheDimensionOllamaReportsOverTheMatrix) {
@@ -293,6 +296,7 @@ TEST(CompatibilityGate, BlocksTheVectorScaleChangeWhenTheClientMovesToChromadb1)
   r = evaluate(in, matrix());
   EXPECT_TRUE(r.passed) << dump(r);
   expect_outcome(r, "embedding-vector-scale-change", Outcome::kWarn);
+  EXPECT_TRUE(r.memory_reset_required);
 
   in.memory_reset_approved = false;
   in.collections = std::vector<CollectionInfo>{};

@@ -92,6 +92,30 @@ TEST(JobObjects, VerifyJobsMountTheKeyButNotTheData) {
   EXPECT_EQ(arg_after(args, "--report-stack"), s.metadata.namespace_ + "/" + s.metadata.name);
 }
 
+TEST(JobObjects, RestoreAndMemoryResetJobsWriteOnlyTheirOwnVolume) {
+  Json in = v1alpha1::testing::sample_stack();
+  in["metadata"]["uid"] = "u-1";
+  in["spec"]["restore"] = {{"fromBackup", "pre-1x"}};
+  auto s = v1alpha1::OkamiStack::load(in);
+  ASSERT_TRUE(s);
+  Json r = restore_job({"pre-1x", "uid-1234567"}, *s, settings());
+  std::map<std::string, bool> read_only;
+  for (const auto& v : r["spec"]["template"]["spec"]["volumes"]) {
+    if (v.contains("persistentVolumeClaim")) {
+      read_only[v["persistentVolumeClaim"]["claimName"]] = v["persistentVolumeClaim"]["readOnly"];
+    }
+  }
+  EXPECT_EQ(read_only, (std::map<std::string, bool>{{"okami-backups", true},
+                                                    {"okami-chroma-data-pre-1x", false}}));
+  EXPECT_EQ(r["spec"]["template"]["spec"]["containers"][0]["args"][0], "restore");
+  Json m = memory_reset_job(*s, "Approve.1", settings());
+  const Json args = m["spec"]["template"]["spec"]["containers"][0]["args"];
+  EXPECT_EQ(args, Json::array({"reset-memories", "--storage", "/source/memory", "--token", "Approve.1"}));
+  const std::string name = m["metadata"]["name"];
+  EXPECT_EQ(name.rfind("okami-reset-memories-", 0), 0u) << name;
+  EXPECT_EQ(name, memory_reset_job_name("okami", "Approve.1"));
+}
+
 TEST(JobObjects, IdentityGrantsOnlyStatusReports) {
   const auto objs = job_identity("team-a");
   ASSERT_EQ(objs.size(), 3u);

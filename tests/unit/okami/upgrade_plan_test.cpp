@@ -90,6 +90,17 @@ TEST(UpgradePlan, StartsByQuiescingWhenEveryGateHolds) {
   EXPECT_EQ(s.to_format, "chroma-1.0");
 }
 
+TEST(UpgradePlan, QuiescingLastsUntilAnApprovedMemoryResetRan) {
+  PlanInput in = quiesced();
+  in.memory_reset_pending = true;
+  TakeStep s = step(decide(in, matrix()));
+  EXPECT_EQ(s.step, Step::kQuiesce);
+  EXPECT_TRUE(s.resumed);
+  EXPECT_NE(s.message.find("reset the client's memories"), std::string::npos) << s.message;
+  in.memory_reset_pending = false;
+  EXPECT_EQ(step(decide(in, matrix())).step, Step::kMarkMigrating);
+}
+
 TEST(UpgradePlan, BlocksTheIrreversibleStepForEveryBackupAndGateProblem) {
   struct Row {
     const char* name;

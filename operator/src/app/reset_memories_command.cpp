@@ -1,0 +1,39 @@
+// `okami-operator reset-memories`: the body of the memory reset Job. Moves the client's memory
+// stores aside on their volume (see okami/memory_reset.h) and prints what it moved.
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "app/subcommands.h"
+#include "okami/memory_reset.h"
+
+namespace okami::app {
+
+namespace po = boost::program_options;
+
+Subcommand reset_memories_command() {
+  return {"move the client's memory stores aside before a client that embeds differently starts",
+          [](const std::vector<std::string>& args) {
+            po::options_description desc("okami-operator reset-memories");
+            std::string storage, token;
+            desc.add_options()("help,h", "show this help")(
+                "storage", po::value(&storage)->required(), "the client's CREWAI_STORAGE_DIR volume")(
+                "token", po::value(&token)->required(), "the okami.io/reset-memories value that approved it");
+            po::variables_map vm;
+            po::store(po::command_line_parser(args).options(desc).run(), vm);
+            if (vm.count("help")) {
+              std::cout << desc << "\n";
+              return 0;
+            }
+            po::notify(vm);
+            auto moved = memory::move_memories_aside(storage, token);
+            if (!moved) {
+              std::cerr << "okami-operator reset-memories: " << moved.error().describe() << "\n";
+              return moved.error().code == common::ErrorCode::kInvalidArgument ? 2 : 1;
+            }
+            std::cout << "moved " << *moved << " entr" << (*moved == 1 ? "y" : "ies") << " of "
+                      << storage << " into " << memory::aside_dir_name(token) << "\n";
+            return 0;
+          }};
+}
+
+}  // namespace okami::app
