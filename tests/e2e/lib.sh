@@ -55,3 +55,91 @@ for line in sys.stdin:
     if re.fullmatch(pat, name + labels): total += float(value)
 print(int(total) if total == int(total) else total)' "$1"
 }
+
+# start_operator_as NAMESPACE DEPLOYMENT LOGFILE: runs the operator binary here exactly as that
+# Deployment runs it in its Pod, which KWOK (playing the kubelet) never starts: authenticated only
+# as the Deployment's ServiceAccount (a `kubectl create token` in a kubeconfig that holds nothing
+# else), with the container's own arguments and environment (POD_NAMESPACE, POD_NAME, the backup
+# signing key read from the Secret the Pod mounts). Only the bind addresses move to free loopback
+# ports. Sets OPERATOR_PID and METRICS_PORT for stop_operator and metric_sum.
+start_operator_as() {
+  local ns="$1" deploy="$2" logfile="$3"
+  local dir; dir="$(mktemp -d "$E2E_WORK/operator.XXXXXX")"
+  k get deployment "$deploy" -n "$ns" -o json > "$dir/deployment.json" || return 1
+  METRICS_PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  local health_port; health_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+  # The Pod spec, as shell assignments: SA, ARGS (bind addresses replaced), ENVS (NAME=VALUE; a
+  # value naming the mounted signing key file names the local copy instead), KEY_SECRET and
+  # KEY_ITEM (the Secret and key behind that mount).
+  local spec
+  spec="$(python3 - "$dir/deployment.json" "$ns" "$deploy-local" "$METRICS_PORT" "$health_port" "$dir/signing-key" <<'PY'
+import json, shlex, sys
+path, ns, pod_name, metrics_port, health_port, key_path = sys.argv[1:]
+pod = json.load(open(path))["spec"]["template"]["spec"]
+c = next(c for c in pod["containers"] if c["name"] == "manager")
+args = list(c.get("args", []))
+for flag, port in (("--metrics-bind-address", metrics_port), ("--health-probe-bind-address", health_port)):
+    if flag in args:
+        args[args.index(flag) + 1] = "127.0.0.1:" + port
+    else:
+        args += [flag, "127.0.0.1:" + port]
+mounts = {m["name"]: m["mountPath"] for m in c.get("volumeMounts", [])}
+key_secret = key_item = key_file = ""
+for v in pod.get("volumes", []):
+    if "secret" in v and v["name"] in mounts and v["secret"].get("items"):
+        item = v["secret"]["items"][0]
+        key_secret, key_item = v["secret"]["secretName"], item["key"]
+        key_file = mounts[v["name"]].rstrip("/") + "/" + item["path"]
+envs = []
+for e in c.get("env", []):
+    if "value" in e:
+        value = key_path if key_file and e["value"] == key_file else e["value"]
+    else:
+        field = e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath")
+        value = {"metadata.namespace": ns, "metadata.name": pod_name}.get(field)
+        if value is None:
+            continue
+    envs.append(e["name"] + "=" + value)
+print("SA=" + shlex.quote(pod.get("serviceAccountName", "default")))
+print("ARGS=(" + " ".join(shlex.quote(a) for a in args) + ")")
+print("ENVS=(" + " ".join(shlex.quote(e) for e in envs) + ")")
+print("KEY_SECRET=" + shlex.quote(key_secret) + "; KEY_ITEM=" + shlex.quote(key_item))
+PY
+)" || return 1
+  local SA ARGS ENVS KEY_SECRET KEY_ITEM
+  eval "$spec"
+  if [ -n "$KEY_SECRET" ]; then
+    k get secret "$KEY_SECRET" -n "$ns" -o json \
+      | python3 -c 'import sys, json, base64; sys.stdout.buffer.write(base64.b64decode(json.load(sys.stdin)["data"][sys.argv[1]]))' "$KEY_ITEM" \
+      > "$dir/signing-key" || { echo "  no signing key in Secret $ns/$KEY_SECRET"; return 1; }
+  fi
+  local token server ca
+  token="$(k create token "$SA" -n "$ns" --duration=1h)" || return 1
+  server="$(k config view --minify --raw -o jsonpath='{.clusters[0].cluster.server}')"
+  ca="$(k config view --minify --raw -o jsonpath='{.clusters[0].cluster.certificate-authority}')"
+  if [ -z "$ca" ]; then
+    k config view --minify --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d > "$dir/ca.crt"
+    ca="$dir/ca.crt"
+  fi
+  cat > "$dir/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: local, cluster: {server: "$server", certificate-authority: "$ca"}}]
+users: [{name: $SA, user: {token: "$token"}}]
+contexts: [{name: local, context: {cluster: local, user: $SA}}]
+current-context: local
+KC
+  env -u KUBECONFIG "${ENVS[@]}" "$OPERATOR_BIN" "${ARGS[@]}" --kubeconfig "$dir/kubeconfig" >"$logfile" 2>&1 &
+  OPERATOR_PID=$!
+  wait_for "operator /readyz" 60 curl -sf "http://127.0.0.1:$health_port/readyz" || {
+    echo "  the operator did not become ready; its log:"; tail -30 "$logfile"; return 1; }
+}
+
+# expect_no_forbidden LOGFILE: passes when the operator's log shows no request the apiserver
+# refused as Forbidden (403) or Unauthorized (401), i.e. no permission its RBAC lacks. Refusals
+# because a namespace is being deleted (also a 403) say nothing about RBAC and are not counted.
+expect_no_forbidden() {
+  local lines; lines="$(grep -iE 'forbidden|unauthorized' "$1" | grep -v 'because it is being terminated')"
+  echo "  Forbidden or Unauthorized in the operator log: $(echo -n "$lines" | grep -c .)"
+  [ -z "$lines" ] || { echo "$lines" | head -5 | cut -c1-300; return 1; }
+}

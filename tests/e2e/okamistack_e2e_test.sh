@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The operator's main job against the real control plane: apply the sample, reach Ready, show the
 # printer columns, revert a hand edit, roll out a conservative version bump, refuse a crossing
-# Chroma change without a verified backup, reject invalid stacks, and delete children but keep
-# every PVC when the stack goes. Also counts the API requests a steady stack costs.
+# Chroma change without a verified backup, reject invalid stacks, stall (without retrying) on a
+# stack the schema admits but the operator cannot build, and delete children but keep every PVC
+# when the stack goes. Also counts the API requests a steady stack costs.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -22,6 +23,19 @@ start_operator "$E2E_WORK/operator.log" --watch-namespaces "$NS" --backup-key-fi
   --operator-image okami-operator:e2e || { echo "FAIL OperatorStarts"; exit 1; }
 
 sample() { sed "s/namespace: okami$/namespace: $NS/" "$ROOT_DIR/manifests/samples/okamistack.yaml"; }
+stalled_jp() { k get oks stalled -n "$NS" -o jsonpath="$1"; }
+# sample_variant NAME PATCH_JSON: the sample named NAME with PATCH merged in (null removes a key).
+sample_variant() {
+  sample | k create --dry-run=client -o json -f - | python3 -c '
+import sys, json
+d = json.load(sys.stdin); p = json.loads(sys.argv[2]); d["metadata"]["name"] = sys.argv[1]
+def merge(a, b):
+    for k, v in b.items():
+        if v is None: a.pop(k, None)
+        elif isinstance(v, dict) and isinstance(a.get(k), dict): merge(a[k], v)
+        else: a[k] = v
+merge(d, p); print(json.dumps(d))' "$1" "$2"
+}
 jp() { k get oks okami -n "$NS" -o jsonpath="$1"; }
 sts_image() { k get statefulset okami-chroma -n "$NS" -o jsonpath='{.spec.template.spec.containers[?(@.name=="chroma")].image}'; }
 
@@ -107,15 +121,7 @@ invalid_stacks_are_rejected() {
   reject() {  # reject DESCRIPTION PATCH_JSON: a merge of PATCH into the sample must be refused
     n=$((n + 1))
     local doc out
-    doc="$(sample | k create --dry-run=client -o json -f - | python3 -c '
-import sys, json
-d = json.load(sys.stdin); p = json.loads(sys.argv[1]); d["metadata"]["name"] = "bad"
-def merge(a, b):
-    for k, v in b.items():
-        if v is None: a.pop(k, None)
-        elif isinstance(v, dict) and isinstance(a.get(k), dict): merge(a[k], v)
-        else: a[k] = v
-merge(d, p); print(json.dumps(d))' "$2")"
+    doc="$(sample_variant bad "$2")"
     if out="$(echo "$doc" | k apply -f - 2>&1)"; then
       echo "  ACCEPTED (should be rejected): $1"; bad=$((bad + 1)); k delete oks bad -n "$NS" >/dev/null 2>&1
     else
@@ -140,6 +146,50 @@ merge(d, p); print(json.dumps(d))' "$2")"
   [ "$bad" = 0 ] && [ "$n" -ge 12 ]
 }
 
+schema_valid_unbuildable_stack_stalls() {
+  # The CRD checks a resource request against the quantity grammar only; "1e41" fits the grammar
+  # but no quantity can hold it, so the apiserver admits the stack and the operator's own
+  # validation refuses it: Stalled with InvalidSpec, nothing built, and no retries until the spec
+  # changes.
+  sample_variant stalled '{"spec":{"chroma":{"resources":{"requests":{"memory":"1e41"}}}}}' | k apply -f - >/dev/null || {
+    echo "  the apiserver refused the stack: the schema now checks the quantity itself"; return 1; }
+  local i
+  for i in $(seq 1 60); do
+    [ "$(stalled_jp '{.status.conditions[?(@.type=="Stalled")].status}')" = True ] && break
+    sleep 0.5
+  done
+  local reason; reason="$(stalled_jp '{.status.conditions[?(@.type=="Stalled")].reason}')"
+  echo "  Stalled: $reason — $(stalled_jp '{.status.conditions[?(@.type=="Stalled")].message}' | cut -c1-160)"
+  [ "$reason" = InvalidSpec ] || return 1
+  stalled_jp '{.status.conditions[?(@.type=="Stalled")].message}' | grep -q 'spec.chroma.resources.requests\[memory\]' || return 1
+  [ "$(stalled_jp '{.status.conditions[?(@.type=="Ready")].status}/{.status.conditions[?(@.type=="Ready")].reason}')" = False/InvalidSpec ] || return 1
+  [ "$(stalled_jp '{.status.phase}')" = Degraded ] || return 1
+  [ "$(stalled_jp '{.status.observedGeneration}')" = "$(stalled_jp '{.metadata.generation}')" ] || return 1
+  k get events -n "$NS" --field-selector reason=InvalidSpec,involvedObject.name=stalled -o name | grep -q . || {
+    echo "  no InvalidSpec event"; return 1; }
+  [ -z "$(k get statefulsets,deployments,services,pvc -n "$NS" -l okami.io/stack=stalled -o name)" ] || {
+    echo "  objects were built for the invalid stack"; return 1; }
+  # No retry storm: a quiet operator while the stack stays invalid.
+  local reconciles writes
+  reconciles="$(metric_sum 'controller_runtime_reconcile_total(\{.*\})?')"
+  writes="$(metric_sum 'rest_client_requests_total\{.*method="(POST|PUT|PATCH|DELETE)".*\}')"
+  sleep 5
+  reconciles=$(( $(metric_sum 'controller_runtime_reconcile_total(\{.*\})?') - reconciles ))
+  writes=$(( $(metric_sum 'rest_client_requests_total\{.*method="(POST|PUT|PATCH|DELETE)".*\}') - writes ))
+  echo "  in 5 s while stalled: $reconciles reconciles, $writes writes"
+  [ "$writes" = 0 ] && [ "$reconciles" -le 2 ] || return 1
+  kill -0 "$OPERATOR_PID" 2>/dev/null && curl -sf "http://127.0.0.1:$METRICS_PORT/healthz" >/dev/null || {
+    echo "  the operator is not running"; return 1; }
+  # Fixing the spec is the change the operator waits for.
+  k patch oks stalled -n "$NS" --type json -p '[{"op":"remove","path":"/spec/chroma/resources"}]' >/dev/null || return 1
+  for i in $(seq 1 60); do
+    [ "$(stalled_jp '{.status.conditions[?(@.type=="Stalled")].status}')" = False ] && break
+    sleep 0.5
+  done
+  [ "$(stalled_jp '{.status.conditions[?(@.type=="Stalled")].status}')" = False ] || { echo "  still Stalled after the fix"; return 1; }
+  k delete oks stalled -n "$NS" --wait=true --timeout=60s >/dev/null
+}
+
 deleting_the_stack_keeps_pvcs() {
   local pvcs; pvcs="$(k get pvc -n "$NS" -l okami.io/stack=okami -o name | sort)"
   [ -n "$pvcs" ] || { echo "  no PVCs before deletion"; return 1; }
@@ -161,6 +211,7 @@ check HandEditIsReverted hand_edit_is_reverted
 check ConservativeBumpRollsOut conservative_bump_rolls_out
 check CrossingChangeIsRefusedWithoutBackup crossing_change_is_refused_without_backup
 check InvalidStacksAreRejected invalid_stacks_are_rejected
+check SchemaValidUnbuildableStackStalls schema_valid_unbuildable_stack_stalls
 check DeletingTheStackKeepsPvcs deleting_the_stack_keeps_pvcs
 if [ "$failed" != 0 ]; then echo "--- operator log (last 40 lines)"; tail -40 "$E2E_WORK/operator.log"; fi
 finish
