@@ -31,12 +31,7 @@ Subcommand backup_command() {
                 "report-backup", po::value(&report),
                 "NAMESPACE/NAME of the OkamiBackup whose status receives the archive and its source");
             po::variables_map vm;
-            po::store(po::command_line_parser(args).options(desc).run(), vm);
-            if (vm.count("help")) {
-              std::cout << desc << "\n";
-              return 0;
-            }
-            po::notify(vm);
+            if (auto done = parse_or_help(desc, args, vm)) return *done;
             if (compression != "none" && compression != "gzip") {
               std::cerr << "okami-operator backup: --compression must be none or gzip\n";
               return 2;

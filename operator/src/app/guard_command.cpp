@@ -21,12 +21,7 @@ Subcommand guard_command() {
                 "server-version", po::value(&server_version)->required(), "version of the server about to start")(
                 "forbid-migration", "also refuse a server that would migrate the data to a newer format");
             po::variables_map vm;
-            po::store(po::command_line_parser(args).options(desc).run(), vm);
-            if (vm.count("help")) {
-              std::cout << desc << "\n";
-              return 0;
-            }
-            po::notify(vm);
+            if (auto done = parse_or_help(desc, args, vm)) return *done;
             auto version = chroma::parse_chroma_version(server_version);
             if (!version) {
               std::cerr << "okami-operator guard: " << version.error().describe() << "\n";

@@ -97,12 +97,7 @@ Subcommand render_command() {
                 "operator-namespace", po::value(&operator_ns),
                 "namespace of the operator, admitted to Chroma 1.x by the NetworkPolicy");
             po::variables_map vm;
-            po::store(po::command_line_parser(args).options(desc).run(), vm);
-            if (vm.count("help")) {
-              std::cout << desc << "\n";
-              return 0;
-            }
-            po::notify(vm);
+            if (auto done = parse_or_help(desc, args, vm)) return *done;
             return render(file, image, ns, operator_ns);
           }};
 }

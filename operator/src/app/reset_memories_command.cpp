@@ -19,12 +19,7 @@ Subcommand reset_memories_command() {
                 "storage", po::value(&storage)->required(), "the client's CREWAI_STORAGE_DIR volume")(
                 "token", po::value(&token)->required(), "the okami.io/reset-memories value that approved it");
             po::variables_map vm;
-            po::store(po::command_line_parser(args).options(desc).run(), vm);
-            if (vm.count("help")) {
-              std::cout << desc << "\n";
-              return 0;
-            }
-            po::notify(vm);
+            if (auto done = parse_or_help(desc, args, vm)) return *done;
             auto moved = memory::move_memories_aside(storage, token);
             if (!moved) {
               std::cerr << "okami-operator reset-memories: " << moved.error().describe() << "\n";

@@ -22,12 +22,7 @@ Subcommand restore_command() {
                 "memory-target", po::value(&memory_target), "empty dir that receives client memories")(
                 "expect-sha256", po::value(&sha256), "archive SHA-256 (default: <archive>.sha256)");
             po::variables_map vm;
-            po::store(po::command_line_parser(args).options(desc).run(), vm);
-            if (vm.count("help")) {
-              std::cout << desc << "\n";
-              return 0;
-            }
-            po::notify(vm);
+            if (auto done = parse_or_help(desc, args, vm)) return *done;
             backup::RestoreOptions options;
             options.archive = archive;
             options.target = target;

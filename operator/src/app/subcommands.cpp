@@ -1,5 +1,7 @@
 #include "app/subcommands.h"
 
+#include <iostream>
+
 namespace okami::app {
 
 std::map<std::string, Subcommand> all_subcommands() {
@@ -15,6 +17,19 @@ std::map<std::string, Subcommand> all_subcommands() {
       {"render", render_command()},
       {"run", run_command()},
   };
+}
+
+std::optional<int> parse_or_help(const boost::program_options::options_description& desc,
+                                 const std::vector<std::string>& args,
+                                 boost::program_options::variables_map& vm) {
+  namespace po = boost::program_options;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  if (vm.count("help")) {
+    std::cout << desc << "\n";
+    return 0;
+  }
+  po::notify(vm);
+  return std::nullopt;
 }
 
 }  // namespace okami::app

@@ -2,7 +2,9 @@
 // arguments after the subcommand name and returns an exit code: 0 ok, 1 failure, 2 bad usage.
 #pragma once
 
+#include <boost/program_options.hpp>
 #include <functional>
+#include <optional>
 #include <map>
 #include <string>
 #include <vector>
@@ -15,6 +17,13 @@ struct Subcommand {
 };
 
 std::map<std::string, Subcommand> all_subcommands();
+
+// Parses `args` against `desc` into `vm`. With --help it prints the options and returns 0 (the
+// exit code); otherwise it checks required options and returns nullopt. Parse errors throw, as
+// Boost.Program_options does; the caller of every subcommand turns them into exit code 2.
+std::optional<int> parse_or_help(const boost::program_options::options_description& desc,
+                                 const std::vector<std::string>& args,
+                                 boost::program_options::variables_map& vm);
 
 // One registration function per subcommand file.
 Subcommand version_command();

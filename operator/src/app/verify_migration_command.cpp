@@ -84,12 +84,7 @@ Subcommand verify_migration_command() {
                 "temp-dir", po::value(&temp_dir), "where the archived database is checked (default: TMPDIR)")(
                 "report-stack", po::value(&report), "NAMESPACE/NAME of the OkamiStack whose status receives the signed result");
             po::variables_map vm;
-            po::store(po::command_line_parser(args).options(desc).run(), vm);
-            if (vm.count("help")) {
-              std::cout << desc << "\n";
-              return 0;
-            }
-            po::notify(vm);
+            if (auto done = parse_or_help(desc, args, vm)) return *done;
             auto key = backup::load_key(key_file);
             if (!key) {
               std::cerr << "okami-operator verify-migration: " << key.error().describe() << "\n";

@@ -35,7 +35,7 @@ std::string failure_text(const std::string& reported, const jobs::JobState& job)
 
 }  // namespace
 
-BackupStep next_backup_step(const BackupFacts& f) {
+BackupStep next_backup_step(const BackupProgress& f) {
   using K = BackupStep::Kind;
   if (f.phase == phase::kVerified || f.phase == phase::kFailed) return {K::kDone, "", "", ""};
   if (!f.stack_exists) {
@@ -135,7 +135,7 @@ kube::ReconcileResult BackupReconciler::reconcile(const kube::ObjectRef& ref, st
   if (raw["metadata"].contains("deletionTimestamp")) return Action::await_change();
   auto loaded = v1alpha1::OkamiBackup::load(raw);
   const Json status = raw.value("status", Json::object());
-  BackupFacts f;
+  BackupProgress f;
   f.phase = str(status, "phase");
   if (f.phase == phase::kVerified || f.phase == phase::kFailed) return Action::await_change();
   const auto now = clock_.wall_now();

@@ -33,7 +33,7 @@ struct BackupReconcilerOptions {
 };
 
 // The phase an open backup should move to, from what is observed. Pure.
-struct BackupFacts {
+struct BackupProgress {
   std::string phase;  // status.phase ("" when new)
   bool quiesce = true;
   bool stack_exists = false;
@@ -52,7 +52,7 @@ struct BackupStep {
   std::string reason;  // for kFail
   std::string message;
 };
-BackupStep next_backup_step(const BackupFacts& facts);
+BackupStep next_backup_step(const BackupProgress& facts);
 
 class BackupReconciler final : public kube::Reconciler {
  public:

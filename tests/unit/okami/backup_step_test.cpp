@@ -8,8 +8,8 @@ namespace {
 using K = BackupStep::Kind;
 using JP = jobs::JobState::Phase;
 
-BackupFacts open_backup(const std::string& phase) {
-  BackupFacts f;
+BackupProgress open_backup(const std::string& phase) {
+  BackupProgress f;
   f.phase = phase;
   f.stack_exists = true;
   f.has_key = true;
