@@ -85,7 +85,7 @@ TEST_F(WatcherTest, WatchStartsAtTheListedVersionAndDeliversEveryLaterChangeInOr
   auto step = watcher->step({});
   EXPECT_EQ(step.state, WatcherState::kInitListed);
   ASSERT_FALSE(client.watch_calls().empty());
-  const auto& call = client.watch_calls().back();
+  const auto call = client.watch_calls().back();  // a copy: watch_calls() returns by value
   EXPECT_EQ(call.resource_version, listed_rv);
   EXPECT_TRUE(call.allow_bookmarks);
   EXPECT_EQ(event_names(),
