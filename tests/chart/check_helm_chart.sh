@@ -27,6 +27,7 @@ render() {
 # Every verb the operator may use, per resource (cluster-wide or in each watched namespace).
 EXPECTED_RULES='[
   {"apiGroups":["okami.io"],"resources":["okamistacks","okamibackups"],"verbs":["get","list","watch","update","patch"]},
+  {"apiGroups":["okami.io"],"resources":["okamibackups"],"verbs":["create"]},
   {"apiGroups":["okami.io"],"resources":["okamistacks/status","okamibackups/status"],"verbs":["get","update","patch"]},
   {"apiGroups":["okami.io"],"resources":["okamistacks/finalizers","okamibackups/finalizers"],"verbs":["update"]},
   {"apiGroups":["apps"],"resources":["statefulsets","deployments"],"verbs":["get","list","watch","create","update","patch","delete"]},
@@ -35,6 +36,7 @@ EXPECTED_RULES='[
   {"apiGroups":[""],"resources":["pods"],"verbs":["get","list","watch"]},
   {"apiGroups":["batch"],"resources":["jobs"],"verbs":["get","list","watch","create","update","patch","delete"]},
   {"apiGroups":["networking.k8s.io"],"resources":["networkpolicies"],"verbs":["get","list","watch","create","update","patch","delete"]},
+  {"apiGroups":["rbac.authorization.k8s.io"],"resources":["roles","rolebindings"],"verbs":["get","list","watch","create","update","patch"]},
   {"apiGroups":["events.k8s.io"],"resources":["events"],"verbs":["create","patch","update"]},
   {"apiGroups":[""],"resources":["events"],"verbs":["create","patch"]}
 ]'
@@ -193,6 +195,12 @@ check_options_render() {
         and (.spec.template.spec.containers[0].image | endswith("@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")))
        and ([.[] | select(.kind == "PodDisruptionBudget" or .kind == "ServiceMonitor") | .kind] | sort == ["PodDisruptionBudget","ServiceMonitor"])'
   fi
+  if render jobpods --set-string 'jobPodAnnotations.kwok\.x-k8s\.io/status=custom' \
+      --set-string 'jobPodAnnotations.sidecar\.istio\.io/inject=false' --set 'extraArgs={--workers=4}'; then
+    expect "jobPodAnnotations: one --job-pod-annotations KEY=VALUE per entry, before extraArgs" "$WORK/jobpods.json" \
+      '.[] | select(.kind == "Deployment") | .spec.template.spec.containers[0].args | .[index("--log-json") + 1:] ==
+       ["--job-pod-annotations","kwok.x-k8s.io/status=custom","--job-pod-annotations","sidecar.istio.io/inject=false","--workers=4"]'
+  fi
   if "$HELM" template "$RELEASE" "$CHART_DIR" -n "$NS" --kube-version "$KUBE_VERSION" \
       --set replicas=2 --set leaderElection.enabled=false > /dev/null 2> "$WORK/le.err"; then
     fail "replicas=2 without leader election was accepted"
@@ -231,6 +239,8 @@ check_schema() {
   rejects "a string where a boolean belongs" "/crds/keep" --set-string crds.keep=yes
   rejects "a watchNamespaces entry that is not a namespace name" "/watchNamespaces/0" --set 'watchNamespaces={Team_A}'
   rejects "an unknown log level" "/logLevel" --set logLevel=verbose
+  rejects "a jobPodAnnotations value that is not a string" "/jobPodAnnotations/example.com~1retries" --set 'jobPodAnnotations.example\.com/retries=3'
+  rejects "a jobPodAnnotations that is not a map" "/jobPodAnnotations" --set jobPodAnnotations=custom
   jq -e '
     def walk_objects: .. | objects | select(.type == "object" and has("properties"));
     [walk_objects | select(.additionalProperties != false)] == []' "$CHART_DIR/values.schema.json" > /dev/null &&

@@ -90,12 +90,16 @@ app.kubernetes.io/component: operator
 
 {{/*
 The operator's rules in the namespaces it watches (a ClusterRole, or a Role per namespace).
-Persistent volume claims have no "delete": the operator never deletes user data.
+Persistent volume claims have no "delete": the operator never deletes user data. OkamiBackups
+get "create" for the final backup a migration takes (spec.upgrade.finalBackup).
 */}}
 {{- define "okami-operator.managerRules" -}}
 - apiGroups: ["okami.io"]
   resources: ["okamistacks", "okamibackups"]
   verbs: ["get", "list", "watch", "update", "patch"]
+- apiGroups: ["okami.io"]
+  resources: ["okamibackups"]
+  verbs: ["create"]
 - apiGroups: ["okami.io"]
   resources: ["okamistacks/status", "okamibackups/status"]
   verbs: ["get", "update", "patch"]
