@@ -6,6 +6,9 @@
 #   hack/cluster.sh down     stop exactly the processes `up` started and remove the state
 #   hack/cluster.sh status   show what runs and whether the apiserver answers
 #   hack/cluster.sh env      print `export KUBECONFIG=...` (eval it)
+#   hack/cluster.sh restart COMPONENT [SECONDS_DOWN]   stop one of etcd, kube-apiserver,
+#                            kube-controller-manager, kube-scheduler, kwok; start it again with
+#                            the same flags, ports and data (after SECONDS_DOWN); wait until healthy
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -85,9 +88,9 @@ current-context: okami-local
 KC
 }
 
-start() {  # start NAME BINARY ARGS...: background process, pid recorded
+start() {  # start NAME BINARY ARGS...: background process, pid recorded, log appended
   local name="$1"; shift
-  "$@" >"$LOGS/$name.log" 2>&1 &
+  "$@" >>"$LOGS/$name.log" 2>&1 &
   echo "$!" > "$STATE/$name.pid"
 }
 
@@ -109,6 +112,7 @@ fail_with_log() {
 KUBECTL() { "$KUBE_BIN_DIR/kubectl" --kubeconfig "$KUBECONFIG_OUT" "$@"; }
 
 apiserver_ready() { KUBECTL get --raw /readyz >/dev/null 2>&1; }
+etcd_healthy() { curl -sf "http://127.0.0.1:$ETCD_PORT/health" >/dev/null; }
 
 cmd_up() {
   if [ -f "$STATE/ports.env" ] && pid_alive kube-apiserver; then
@@ -135,48 +139,17 @@ KCM_PORT=$KCM_PORT
 SCHED_PORT=$SCHED_PORT
 KWOK_PORT=$KWOK_PORT
 P
-  local adv; adv="$(advertise_address)"
-  gen_pki "$adv"
+  gen_pki "$(advertise_address)"
   local n
   for n in admin controller-manager scheduler kwok; do write_kubeconfig "$n" "$STATE/$n.kubeconfig"; done
 
-  start etcd "$ETCD_BIN" --name okami --data-dir "$STATE/etcd" \
-    --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
-    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-    --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-    --initial-cluster "okami=http://127.0.0.1:$ETCD_PEER_PORT" \
-    --unsafe-no-fsync --log-level warn
-  wait_for "etcd health" 30 curl -sf "http://127.0.0.1:$ETCD_PORT/health" || fail_with_log etcd "etcd did not become healthy"
-
-  start kube-apiserver "$KUBE_BIN_DIR/kube-apiserver" \
-    --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-    --bind-address 127.0.0.1 --secure-port "$API_PORT" --advertise-address "$adv" \
-    --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
-    --client-ca-file "$PKI/ca.crt" \
-    --service-account-issuer https://kubernetes.default.svc.cluster.local \
-    --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
-    --authorization-mode RBAC --service-cluster-ip-range 10.96.0.0/16 \
-    --allow-privileged=true --profiling=false --cert-dir "$STATE/apiserver-certs"
+  start_etcd
+  wait_for "etcd health" 30 etcd_healthy || fail_with_log etcd "etcd did not become healthy"
+  start_kube_apiserver
   wait_for "kube-apiserver /readyz" 90 apiserver_ready || fail_with_log kube-apiserver "kube-apiserver did not become ready"
-
-  start kube-controller-manager "$KUBE_BIN_DIR/kube-controller-manager" \
-    --kubeconfig "$STATE/controller-manager.kubeconfig" \
-    --authentication-kubeconfig "$STATE/controller-manager.kubeconfig" \
-    --authorization-kubeconfig "$STATE/controller-manager.kubeconfig" \
-    --bind-address 127.0.0.1 --secure-port "$KCM_PORT" --cert-dir "$STATE/kcm-certs" \
-    --leader-elect=false --use-service-account-credentials=true \
-    --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
-    --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
-    --enable-hostpath-provisioner=true --controllers '*,-nodeipam,-cloud-node-lifecycle'
-  start kube-scheduler "$KUBE_BIN_DIR/kube-scheduler" \
-    --kubeconfig "$STATE/scheduler.kubeconfig" \
-    --authentication-kubeconfig "$STATE/scheduler.kubeconfig" \
-    --authorization-kubeconfig "$STATE/scheduler.kubeconfig" \
-    --bind-address 127.0.0.1 --secure-port "$SCHED_PORT" --leader-elect=false
-  start kwok "$KWOK_BIN" --kubeconfig "$STATE/kwok.kubeconfig" \
-    --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
-    --cidr 10.244.0.1/16 --node-ip 127.0.0.1 --server-address "127.0.0.1:$KWOK_PORT" \
-    --node-lease-duration-seconds 40
+  start_kube_controller_manager
+  start_kube_scheduler
+  start_kwok
 
   local i
   for i in $(seq 0 $((FAKE_NODES - 1))); do
@@ -220,7 +193,13 @@ SC
 }
 
 cmd_down() {
-  local n
+  local n volumes=""
+  # Volumes the hostPath provisioner made for this cluster, under /tmp/hostpath_pv (a directory
+  # other local control planes on the machine share): removed once the cluster is gone.
+  if pid_alive kube-apiserver && [ -f "$STATE/admin.kubeconfig" ]; then
+    volumes="$("$KUBE_BIN_DIR/kubectl" --kubeconfig "$STATE/admin.kubeconfig" get pv --request-timeout=5s \
+      -o jsonpath='{range .items[*]}{.spec.hostPath.path}{"\n"}{end}' 2>/dev/null || true)"
+  fi
   for n in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
     if pid_alive "$n"; then kill "$(cat "$STATE/$n.pid")" 2>/dev/null || true; fi
   done
@@ -229,9 +208,100 @@ cmd_down() {
     while pid_alive "$n" && [ "$tries" -lt 50 ]; do sleep 0.2; tries=$((tries + 1)); done
     if pid_alive "$n"; then kill -9 "$(cat "$STATE/$n.pid")" 2>/dev/null || true; fi
   done
-  # Volumes the hostPath provisioner made live under /tmp/hostpath_pv; they belong to this cluster.
-  rm -rf "$STATE" /tmp/hostpath_pv
+  local v
+  for v in $volumes; do
+    case "$v" in /tmp/hostpath_pv/*) rm -rf "$v" ;; esac
+  done
+  rm -rf "$STATE"
   log "control plane stopped"
+}
+
+# One function per component, shared by `up` and `restart`; the ports come from ports.env.
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+start_etcd() {
+  start etcd "$ETCD_BIN" --name okami --data-dir "$STATE/etcd" \
+    --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster "okami=http://127.0.0.1:$ETCD_PEER_PORT" \
+    --unsafe-no-fsync --log-level warn
+}
+start_kube_apiserver() {
+  start kube-apiserver "$KUBE_BIN_DIR/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+    --bind-address 127.0.0.1 --secure-port "$API_PORT" --advertise-address "$(advertise_address)" \
+    --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
+    --client-ca-file "$PKI/ca.crt" \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
+    --authorization-mode RBAC --service-cluster-ip-range 10.96.0.0/16 \
+    --allow-privileged=true --profiling=false --cert-dir "$STATE/apiserver-certs"
+}
+start_kube_controller_manager() {
+  start kube-controller-manager "$KUBE_BIN_DIR/kube-controller-manager" \
+    --kubeconfig "$STATE/controller-manager.kubeconfig" \
+    --authentication-kubeconfig "$STATE/controller-manager.kubeconfig" \
+    --authorization-kubeconfig "$STATE/controller-manager.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port "$KCM_PORT" --cert-dir "$STATE/kcm-certs" \
+    --leader-elect=false --use-service-account-credentials=true \
+    --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
+    --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
+    --enable-hostpath-provisioner=true --controllers '*,-nodeipam,-cloud-node-lifecycle'
+}
+start_kube_scheduler() {
+  start kube-scheduler "$KUBE_BIN_DIR/kube-scheduler" \
+    --kubeconfig "$STATE/scheduler.kubeconfig" \
+    --authentication-kubeconfig "$STATE/scheduler.kubeconfig" \
+    --authorization-kubeconfig "$STATE/scheduler.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port "$SCHED_PORT" --leader-elect=false
+}
+start_kwok() {
+  start kwok "$KWOK_BIN" --kubeconfig "$STATE/kwok.kubeconfig" \
+    --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+    --disregard-status-with-annotation-selector kwok.x-k8s.io/status=custom \
+    --cidr 10.244.0.1/16 --node-ip 127.0.0.1 --server-address "127.0.0.1:$KWOK_PORT" \
+    --node-lease-duration-seconds 40
+}
+
+# component_healthy NAME: the component answers its own health endpoint.
+component_healthy() {
+  case "$1" in
+    etcd) etcd_healthy ;;
+    kube-apiserver) apiserver_ready ;;
+    kube-controller-manager) curl -sfk "https://127.0.0.1:$KCM_PORT/healthz" >/dev/null ;;
+    kube-scheduler) curl -sfk "https://127.0.0.1:$SCHED_PORT/healthz" >/dev/null ;;
+    kwok) curl -sf "http://127.0.0.1:$KWOK_PORT/healthz" >/dev/null ;;
+  esac
+}
+
+cmd_restart() {
+  local name="${1:-}" down="${2:-0}"
+  [[ " ${COMPONENTS[*]} " == *" $name "* ]] || die "usage: hack/cluster.sh restart $(IFS='|'; echo "${COMPONENTS[*]}") [SECONDS_DOWN]"
+  [[ "$down" =~ ^[0-9]+$ ]] || die "SECONDS_DOWN must be a whole number of seconds, not '$down'"
+  [ -f "$STATE/ports.env" ] || die "no control plane at $STATE: run hack/cluster.sh up"
+  . "$STATE/ports.env"
+  if pid_alive "$name"; then
+    local pid tries=0; pid="$(cat "$STATE/$name.pid")"
+    kill "$pid" 2>/dev/null || true
+    while pid_alive "$name" && [ "$tries" -lt 50 ]; do sleep 0.2; tries=$((tries + 1)); done
+    if pid_alive "$name"; then kill -9 "$pid" 2>/dev/null || true; sleep 0.2; fi
+    log "$name stopped (pid $pid)"
+  fi
+  [ "$down" = 0 ] || sleep "$down"
+  "start_${name//-/_}"
+  wait_for "$name health" 90 component_healthy "$name" && pid_alive "$name" || {
+    log "$name did not become healthy after a restart; last lines of $LOGS/$name.log:"
+    tail -n 25 "$LOGS/$name.log" >&2 || true
+    die "$name did not come back (full log: $LOGS/$name.log)"
+  }
+  # The apiserver serves again only once its storage answers: wait for it after an etcd restart.
+  if [ "$name" = etcd ] && pid_alive kube-apiserver; then
+    wait_for "kube-apiserver /readyz" 90 apiserver_ready || {
+      tail -n 25 "$LOGS/kube-apiserver.log" >&2 || true
+      die "kube-apiserver did not become ready after etcd came back (full log: $LOGS/kube-apiserver.log)"
+    }
+  fi
+  log "$name restarted (pid $(cat "$STATE/$name.pid")) after ${down}s down"
 }
 
 cmd_status() {
@@ -264,5 +334,6 @@ case "${1:-}" in
   down) cmd_down ;;
   status) cmd_status ;;
   env) cmd_env ;;
-  *) echo "usage: hack/cluster.sh up|down|status|env" >&2; exit 2 ;;
+  restart) shift; cmd_restart "$@" ;;
+  *) echo "usage: hack/cluster.sh up|down|status|env|restart COMPONENT [SECONDS_DOWN]" >&2; exit 2 ;;
 esac
