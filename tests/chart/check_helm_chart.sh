@@ -119,8 +119,8 @@ check_default_render() {
      ["rbac.authorization.k8s.io/aggregate-to-admin","rbac.authorization.k8s.io/aggregate-to-edit","rbac.authorization.k8s.io/aggregate-to-view"]'
 
   local d='(.[] | select(.kind == "Deployment") | .spec.template.spec)'
-  expect "operator args are run --leader-elect --metrics-bind-address :8080 --health-probe-bind-address :8081 --log-level info --log-json" "$f" \
-    "$d.containers[0].args == [\"run\",\"--leader-elect\",\"--metrics-bind-address\",\":8080\",\"--health-probe-bind-address\",\":8081\",\"--log-level\",\"info\",\"--log-json\"]"
+  expect "operator args are run --leader-elect --metrics-bind-address :8080 --health-probe-bind-address :8081 --log-level info --log-json --operator-image <its own image>" "$f" \
+    "$d.containers[0].args == [\"run\",\"--leader-elect\",\"--metrics-bind-address\",\":8080\",\"--health-probe-bind-address\",\":8081\",\"--log-level\",\"info\",\"--log-json\",\"--operator-image\",$d.containers[0].image]"
   expect "Pod runs as non-root UID 65532 with RuntimeDefault seccomp" "$f" \
     "$d.securityContext | .runAsNonRoot == true and .runAsUser == 65532 and .seccompProfile.type == \"RuntimeDefault\""
   expect "container is read-only, unprivileged, without capabilities" "$f" \
@@ -198,7 +198,7 @@ check_options_render() {
   if render jobpods --set-string 'jobPodAnnotations.kwok\.x-k8s\.io/status=custom' \
       --set-string 'jobPodAnnotations.sidecar\.istio\.io/inject=false' --set 'extraArgs={--workers=4}'; then
     expect "jobPodAnnotations: one --job-pod-annotations KEY=VALUE per entry, before extraArgs" "$WORK/jobpods.json" \
-      '.[] | select(.kind == "Deployment") | .spec.template.spec.containers[0].args | .[index("--log-json") + 1:] ==
+      '.[] | select(.kind == "Deployment") | .spec.template.spec.containers[0].args | .[index("--operator-image") + 2:] ==
        ["--job-pod-annotations","kwok.x-k8s.io/status=custom","--job-pod-annotations","sidecar.istio.io/inject=false","--workers=4"]'
   fi
   if "$HELM" template "$RELEASE" "$CHART_DIR" -n "$NS" --kube-version "$KUBE_VERSION" \
