@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kube/json_fields.h"
+
 namespace okami::kube {
 
 using common::Error;
@@ -43,18 +45,19 @@ Error api_error(int http_status, const std::string& body,
   err.http_status = http_status;
   std::string reason;
   auto doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_object() && doc.value("kind", "") == "Status") {
-    err.message = doc.value("message", "");
-    reason = doc.value("reason", "");
+  if (string_field(doc, "kind") == "Status") {
+    err.message = string_field(doc, "message");
+    reason = string_field(doc, "reason");
     if (auto d = doc.find("details"); d != doc.end() && d->is_object()) {
       if (auto causes = d->find("causes"); causes != d->end() && causes->is_array()) {
         for (const auto& c : *causes) {
           if (!c.is_object()) continue;
-          err.causes.push_back({c.value("reason", ""), c.value("field", ""), c.value("message", "")});
+          err.causes.push_back(
+              {string_field(c, "reason"), string_field(c, "field"), string_field(c, "message")});
         }
       }
-      if (auto ra = d->find("retryAfterSeconds"); ra != d->end() && ra->is_number_integer()) {
-        err.retry_after = std::chrono::seconds(ra->get<int>());
+      if (const int64_t ra = int_field(*d, "retryAfterSeconds"); ra > 0 && ra <= 3600) {
+        err.retry_after = std::chrono::seconds(ra);
       }
     }
   } else {

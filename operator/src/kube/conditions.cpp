@@ -1,15 +1,14 @@
 #include "kube/conditions.h"
 
+#include "kube/json_fields.h"
+
 namespace okami::kube {
 
 using nlohmann::json;
 
 namespace {
 
-std::string str(const json& obj, const char* key) {
-  auto it = obj.find(key);
-  return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+std::string str(const json& obj, const char* key) { return string_field(obj, key); }
 
 json* find_entry(json& conditions, const std::string& type) {
   if (!conditions.is_array()) return nullptr;

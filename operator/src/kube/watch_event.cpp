@@ -1,6 +1,7 @@
 #include "kube/watch_event.h"
 
 #include "kube/api_error.h"
+#include "kube/json_fields.h"
 
 namespace okami::kube {
 
@@ -35,11 +36,9 @@ common::Result<WatchEvent> decode_watch_line(std::string_view line) {
   }
   if (type == "ERROR") {
     const Json& status = *object_it;
-    int code = 0;
-    if (auto c = status.find("code"); c != status.end() && c->is_number_integer()) {
-      code = c->get<int>();
-    }
-    common::Error err = api_error(code == 0 ? 500 : code, status.dump());
+    int64_t code = int_field(status, "code");
+    if (code < 100 || code > 599) code = 500;
+    common::Error err = api_error(static_cast<int>(code), status.dump());
     if (code == 410) err.code = ErrorCode::kGone;
     if (err.message.empty()) err.message = "watch ERROR event";
     return fail(std::move(err));

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "kube/json_fields.h"
+
 namespace okami::kube {
 
 const char* to_string(WatcherState state) {
@@ -23,12 +25,11 @@ std::string resource_version_of(const Json& object) {
 
 // An ERROR watch event carries a metav1.Status; 410 means our resourceVersion was compacted.
 common::Error error_from_status(const Json& status) {
-  const int code = status.is_object() ? status.value("code", 0) : 0;
-  const std::string message =
-      status.is_object() ? status.value("message", std::string("watch error")) : "watch error";
+  const int64_t code = int_field(status, "code");
+  const std::string message = string_field(status, "message", "watch error");
   common::Error e = common::make_error(
       code == 410 ? common::ErrorCode::kGone : common::ErrorCode::kUnavailable, message);
-  e.http_status = code;
+  e.http_status = code >= 100 && code <= 599 ? static_cast<int>(code) : 0;
   return e;
 }
 

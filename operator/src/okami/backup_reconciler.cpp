@@ -5,6 +5,7 @@
 #include <cctype>
 
 #include "kube/conditions.h"
+#include "kube/json_fields.h"
 #include "okami/backup_acceptance.h"
 #include "okami/desired_state.h"
 #include "okami/names.h"
@@ -23,11 +24,7 @@ namespace phase = v1alpha1::backup_phase;
 
 namespace {
 
-std::string str(const Json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
+std::string str(const Json& j, const char* key) { return kube::string_field(j, key); }
 
 std::string failure_text(const std::string& reported, const jobs::JobState& job) {
   return reported.empty() ? "the Job failed (" + job.message + ")" : reported;

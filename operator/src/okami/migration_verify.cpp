@@ -7,6 +7,7 @@
 #include <map>
 
 #include "kube/cpprest_transport.h"
+#include "kube/json_fields.h"
 #include "okami/backup_verify.h"
 
 namespace okami::migration {
@@ -102,8 +103,9 @@ Result<std::vector<ServedCollection>> ChromaApi::collections() {
   std::vector<ServedCollection> out;
   for (const auto& c : *list) {
     ServedCollection s;
-    s.id = c.value("id", "");
-    s.name = c.value("name", "");
+    s.id = kube::string_field(c, "id");
+    s.name = kube::string_field(c, "name");
+    if (s.id.empty()) return common::fail(ErrorCode::kParse, "a collection in the list has no string id");
     auto count = call("GET", collections_path() + "/" + url_escape(s.id) + "/count");
     if (!count) return common::fail(count.error());
     if (!count->is_number_integer()) return common::fail(ErrorCode::kParse, "count of " + s.name + " is not an integer");

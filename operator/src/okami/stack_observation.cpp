@@ -1,5 +1,6 @@
 #include "okami/stack_observation.h"
 
+#include "kube/json_fields.h"
 #include "okami/desired_state.h"
 #include "okami/names.h"
 #include "okami/object_builders.h"
@@ -11,16 +12,10 @@ using kube::Json;
 namespace {
 
 int64_t int_at(const Json& j, const char* key, int64_t fallback = 0) {
-  if (!j.is_object()) return fallback;
-  auto it = j.find(key);
-  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
+  return kube::int_field(j, key, fallback);
 }
 
-std::string string_at(const Json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
+std::string string_at(const Json& j, const char* key) { return kube::string_field(j, key); }
 
 }  // namespace
 

@@ -8,6 +8,7 @@
 
 #include "common/failpoint.h"
 #include "kube/conditions.h"
+#include "kube/json_fields.h"
 #include "okami/apply_diff.h"
 #include "okami/backup_reconciler.h"
 #include "okami/migration_verify.h"
@@ -43,11 +44,7 @@ std::string random_token() {
   return out;
 }
 
-std::string str(const Json& j, const char* key) {
-  if (!j.is_object()) return "";
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : "";
-}
+std::string str(const Json& j, const char* key) { return kube::string_field(j, key); }
 
 std::map<std::string, std::string> packages_of(const v1alpha1::ClientPackages& p) {
   std::map<std::string, std::string> out;

@@ -51,6 +51,30 @@ TEST(WatchEvent, GarbageIsAParseErrorNeverAnException) {
   }
 }
 
+// Found by fuzz_watch_event: an ERROR event whose Status has members of the wrong type made the
+// error decoder throw (nlohmann's value() throws on a type mismatch) and ended the process.
+TEST(WatchEvent, ErrorEventsWithMistypedStatusFieldsAreErrorsNeverExceptions) {
+  for (const char* line :
+       {R"({"type":"ERROR","object":{"kind":{},"status":"Fre","oe":499}})",
+        R"({"type":"ERROR","object":{"kind":"Status","message":7,"reason":[],"code":"410"}})",
+        R"({"type":"ERROR","object":{"kind":"Status","code":99999999999,"details":{"causes":[1,{"field":2}],"retryAfterSeconds":-5}}})",
+        R"({"type":"ERROR","object":{"kind":"Status","code":-410,"details":{"retryAfterSeconds":"soon"}}})"}) {
+    auto ev = decode_watch_line(line);
+    ASSERT_FALSE(ev) << line;
+    EXPECT_FALSE(ev.error().message.empty()) << line;
+    EXPECT_EQ(ev.error().http_status, 500) << line;
+    EXPECT_FALSE(ev.error().retry_after.has_value()) << line;
+  }
+}
+
+TEST(WatchEvent, MistypedReasonFallsBackToTheCode) {
+  auto ev = decode_watch_line(
+      R"({"type":"ERROR","object":{"kind":"Status","reason":{"x":1},"message":"gone","code":410}})");
+  ASSERT_FALSE(ev);
+  EXPECT_EQ(ev.error().code, ErrorCode::kGone);
+  EXPECT_EQ(ev.error().message, "gone");
+}
+
 TEST(WatchEvent, ParseErrorsQuoteOnlyAShortExcerpt) {
   const std::string huge(10000, 'x');
   auto ev = decode_watch_line(huge);

@@ -9,6 +9,7 @@
 namespace okami::migration {
 namespace {
 
+using common::ErrorCode;
 using kube::testing::ScriptedReply;
 using kube::testing::ScriptedTransport;
 
@@ -82,6 +83,19 @@ TEST(ChromaApiTest, ListsCollectionsWithCountsOverV2) {
   EXPECT_EQ((*cols)[0].count, 3);
   EXPECT_EQ(compare_collections(expected(), *cols), "");
   EXPECT_EQ(t->requests().back().request.headers.at("Authorization"), "Bearer tok");
+}
+
+TEST(ChromaApiTest, AMalformedCollectionListIsAnErrorNeverAnException) {
+  for (const char* body : {R"([1])", R"([{"id":7,"name":"memories"}])", R"([{"name":"memories"}])"}) {
+    auto t = std::make_shared<ScriptedTransport>();
+    t->on("GET", "/api/v2/heartbeat", ScriptedReply::json(200, R"({"nanosecond heartbeat":1})"));
+    t->on("GET", kV2, ScriptedReply::json(200, body));
+    ChromaApi api(t);
+    ASSERT_TRUE(api.heartbeat());
+    auto cols = api.collections();
+    ASSERT_FALSE(cols) << body;
+    EXPECT_EQ(cols.error().code, ErrorCode::kParse) << body;
+  }
 }
 
 TEST(ChromaApiTest, FallsBackToV1ForZeroXServers) {
