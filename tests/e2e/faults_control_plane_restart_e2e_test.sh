@@ -11,27 +11,9 @@ set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/faults_lib.sh"
 
-CLUSTER_DIR="${OKAMI_CLUSTER_DIR:-$OKAMI_CACHE/cluster}"
-server="$(k config view --minify -o jsonpath='{.clusters[0].cluster.server}')"
-api_port="$(sed -n 's/^API_PORT=//p' "$CLUSTER_DIR/ports.env" 2>/dev/null)"
-if [ -z "$api_port" ] || [ "$server" != "https://127.0.0.1:$api_port" ]; then
-  echo "this test restarts control-plane components, so it needs the cluster hack/cluster.sh runs:"
-  echo "KUBECONFIG points at $server, but OKAMI_CLUSTER_DIR=$CLUSTER_DIR holds ${api_port:+port $api_port}${api_port:-no cluster}."
-  echo "Run it through hack/test.sh, or export \"\$(hack/cluster.sh env)\" of the cluster you use."
-  exit 1
-fi
-cluster() { OKAMI_CLUSTER_DIR="$CLUSTER_DIR" "$HACK_DIR/cluster.sh" "$@"; }
+require_restartable_cluster
 
 NS="e2e-outage-$$"
-# control_plane_healthy: every component runs and the apiserver answers; restarts what does not.
-control_plane_healthy() {
-  local c status
-  for c in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
-    status="$(cluster status 2>/dev/null)"
-    grep -q "^$c: running" <<<"$status" || cluster restart "$c" >/dev/null 2>&1 || true
-  done
-  wait_for "kube-apiserver /readyz" 120 k get --raw /readyz
-}
 cleanup() {
   stop_operator
   control_plane_healthy || echo "the control plane did not recover: see $CLUSTER_DIR/logs"

@@ -9,6 +9,8 @@
 #   - with the annotation the migration runs step by step; the operator runs with failpoints that
 #     make it exit right after it records each step, or right after a step's effect, and a fresh
 #     process resumes every time: it still reaches the same end state;
+#   - mid-migration (once StartNewChroma is recorded) kube-apiserver is stopped for 3 s and
+#     started again; the operator rides it out and the migration ends the same way;
 #   - the new Chroma is played by a real 1.0.15 server, started only after the guard init
 #     container's command passed on the same directory; the verify Job checks it over HTTP;
 #   - at every observation no old Chroma pod exists while the volume is marked migrating, and at
@@ -20,6 +22,7 @@
 #     server reads the original vectors from the restored volume.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+require_restartable_cluster
 
 NS="e2e-migrate-$$"
 STACK=okami
@@ -46,6 +49,7 @@ stop_chroma() {
 cleanup() {
   stop_operator
   stop_chroma
+  control_plane_healthy || echo "the control plane did not recover: see $CLUSTER_DIR/logs"
   local p
   for p in "${PLAYER_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   # Job pods whose status this test played have no kubelet to finish their deletion.
@@ -212,7 +216,7 @@ print(" ".join(a if a != mount else "DATA" for a in c["args"]))')"
   # step (before taking it) or right after a step's effect; each exit is a crash at that point, and
   # a fresh process is started at once, alternating the two failpoints.
   stop_operator
-  local exits=0 codes="" last="" step="" i started_new=0 fp
+  local exits=0 codes="" last="" step="" i started_new=0 fp restarted_api=0
   launch_with_failpoint() {
     fp=$([ $((exits % 2)) = 0 ] && echo after-step-record || echo after-step-effect)
     OKAMI_FAILPOINTS="$fp" "$OPERATOR_BIN" run --kubeconfig "$KUBECONFIG" --metrics-bind-address 0 \
@@ -230,6 +234,11 @@ print(" ".join(a if a != mount else "DATA" for a in c["args"]))')"
     fi
     step="$(jp '{.status.migration.step}')"
     if [ -n "$step" ] && [ "$step" != "$last" ]; then echo "  status.migration.step=$step"; last="$step"; fi
+    if [ "$restarted_api" = 0 ] && [ "$step" = StartNewChroma ]; then
+      cluster restart kube-apiserver 3 2>&1 | sed 's/^/  /'
+      [ "${PIPESTATUS[0]}" = 0 ] || return 1
+      restarted_api=1
+    fi
     if [ "$started_new" = 0 ] && [ -n "$(grep -s 'guard passed' "$E2E_WORK/guard-new.log")" ]; then
       start_chroma "$NEW_BIN" "$DATA_DIR" || return 1
       play "app.kubernetes.io/component=migration-verify,okami.io/stack=$STACK" \
@@ -251,6 +260,7 @@ print(" ".join(a if a != mount else "DATA" for a in c["args"]))')"
   [ "$(cond Ready status)" = True ] || return 1
   [ "$recorded" = "Quiesce FinalBackup MarkMigrating StartNewChroma Verify MarkNewFormat RollClient Done " ] || return 1
   [ "$exits" -ge 8 ] || { echo "  only $exits exits"; return 1; }
+  [ "$restarted_api" = 1 ] || { echo "  kube-apiserver was never restarted mid-migration"; return 1; }
   for c in $codes; do [ "$c" = 86 ] || { echo "  an operator exited with $c, not at a failpoint"; return 1; }; done
   [ "$(k get okb "$final" -n "$NS" -o jsonpath='{.status.phase}')" = Verified ] || return 1
   local reset_mark; reset_mark="$(k get pvc "$STACK-client-storage" -n "$NS" -o jsonpath='{.metadata.annotations.okami\.io/memories-reset}')"

@@ -43,7 +43,11 @@ def get_json(*args):
 def wait_for_pod(ns, selector, timeout):
     deadline = time.time() + timeout
     while time.time() < deadline:
-        pods = get_json("get", "pods", "-n", ns, "-l", selector)["items"]
+        try:
+            pods = get_json("get", "pods", "-n", ns, "-l", selector)["items"]
+        except RuntimeError:  # the apiserver may be restarting: ask again
+            time.sleep(1)
+            continue
         for p in pods:
             if p["spec"].get("nodeName") and p.get("status", {}).get("phase", "Pending") == "Pending":
                 return p
