@@ -505,6 +505,42 @@ Result<bool> StackReconciler::perform_memory_reset(const Json& raw, const v1alph
 }
 
 kube::ReconcileResult StackReconciler::reconcile(const kube::ObjectRef& ref, std::stop_token) {
+  auto result = reconcile_stack(ref);
+  if (!result && (result.error().code == ErrorCode::kForbidden ||
+                  result.error().code == ErrorCode::kUnauthorized)) {
+    return report_refusal(ref, result.error());
+  }
+  return result;
+}
+
+kube::ReconcileResult StackReconciler::report_refusal(const kube::ObjectRef& ref,
+                                                      const common::Error& error) {
+  const std::string reason = common::to_string(error.code);
+  const std::string retry =
+      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(options_.forbidden_retry).count());
+  spdlog::error("okamistack {}/{}: the apiserver refused a request ({}); retrying every {}s: {}",
+                ref.ns, ref.name, reason, retry, error.describe());
+  auto cached = stores_.stacks->get(ref.ns, ref.name);
+  if (!cached) return Action::requeue(options_.forbidden_retry);
+  const Json& raw = *cached;
+  const Json old_status = raw.value("status", Json::object());
+  const std::string message =
+      "the apiserver refused the operator: " + error.message +
+      ". Grant the operator's ServiceAccount this permission (the chart's or manifests/rbac.yaml's "
+      "rules); the operator retries every " + retry + "s";
+  Json status = refused_status(old_status, kube::int_field(raw["metadata"], "generation"), reason,
+                               message, clock_.wall_now());
+  if (status != old_status) {
+    event(raw, kube::EventType::kWarning, reason, message);
+    // The status write may be refused as well; the log line above says it all then.
+    if (auto s = write_status(raw, status); !s) {
+      spdlog::warn("okamistack {}/{}: status not written: {}", ref.ns, ref.name, s.error().describe());
+    }
+  }
+  return Action::requeue(options_.forbidden_retry);
+}
+
+kube::ReconcileResult StackReconciler::reconcile_stack(const kube::ObjectRef& ref) {
   auto cached = stores_.stacks->get(ref.ns, ref.name);
   if (!cached) return Action::await_change();
   const Json& raw = *cached;

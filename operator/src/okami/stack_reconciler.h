@@ -32,6 +32,9 @@ struct StackReconcilerOptions {
   std::chrono::milliseconds progress_poll{std::chrono::seconds(30)};
   // While a migration step waits for pods to stop or start.
   std::chrono::milliseconds step_poll{std::chrono::seconds(1)};
+  // After the apiserver refused the operator (403 Forbidden, 401 Unauthorized): RBAC or a token
+  // is fixed outside the stack, so the stack is tried again on this period, not on a change.
+  std::chrono::milliseconds forbidden_retry{std::chrono::seconds(30)};
   // The HMAC key that signs verification results (empty: nothing verifies, migrations block).
   std::string signing_key;
   jobs::JobSettings job_settings;
@@ -48,11 +51,16 @@ class StackReconciler final : public kube::Reconciler {
                   BackupSignatureCheck signature_check, StackReconcilerOptions options);
 
   // Blocks on the API calls it needs (none in steady state). Errors: the client's (retryable
-  // ones are retried by the controller with backoff); an invalid spec is not an error but a
-  // Stalled condition.
+  // ones are retried by the controller with backoff). An invalid spec is not an error but a
+  // Stalled condition; neither is a request the apiserver refuses (Forbidden, Unauthorized):
+  // Stalled with that reason and the apiserver's message, an Event, and a retry every
+  // options.forbidden_retry until the permission is granted.
   kube::ReconcileResult reconcile(const kube::ObjectRef& ref, std::stop_token stop) override;
 
  private:
+  kube::ReconcileResult reconcile_stack(const kube::ObjectRef& ref);
+  // The stack's status and Event after the apiserver refused one of its requests.
+  kube::ReconcileResult report_refusal(const kube::ObjectRef& ref, const common::Error& error);
   common::Status write_status(const kube::Json& stack, const kube::Json& status);
   common::Result<int> apply_children(const kube::Json& stack, const std::vector<kube::Json>& objects);
   common::Status ensure_token_secret(const v1alpha1::OkamiStack& stack, const kube::Json& raw,

@@ -158,18 +158,34 @@ Json compute_status(const Json& old_status, const StatusInputs& in) {
   return status;
 }
 
-Json invalid_spec_status(const Json& old_status, int64_t generation, const std::string& message,
-                         common::Clock::WallPoint now) {
+namespace {
+
+Json stalled_status(const Json& old_status, int64_t generation, const std::string& reason,
+                    const std::string& message, const std::string& next,
+                    common::Clock::WallPoint now) {
   Json status = old_status.is_object() ? old_status : Json::object();
   Json conditions = conditions_of(status);
   status["observedGeneration"] = generation;
-  set(conditions, cond::kStalled, true, "InvalidSpec", message, generation, now);
-  set(conditions, cond::kReady, false, "InvalidSpec", message, generation, now);
-  set(conditions, cond::kReconciling, false, "InvalidSpec",
-      "fix the spec; the operator retries when it changes", generation, now);
+  set(conditions, cond::kStalled, true, reason, message, generation, now);
+  set(conditions, cond::kReady, false, reason, message, generation, now);
+  set(conditions, cond::kReconciling, false, reason, next, generation, now);
   status["phase"] = phase::kDegraded;
   status["conditions"] = conditions;
   return status;
+}
+
+}  // namespace
+
+Json invalid_spec_status(const Json& old_status, int64_t generation, const std::string& message,
+                         common::Clock::WallPoint now) {
+  return stalled_status(old_status, generation, "InvalidSpec", message,
+                        "fix the spec; the operator retries when it changes", now);
+}
+
+Json refused_status(const Json& old_status, int64_t generation, const std::string& reason,
+                    const std::string& message, common::Clock::WallPoint now) {
+  return stalled_status(old_status, generation, reason, message,
+                        "waiting for the permission; the operator retries on its own", now);
 }
 
 Json restore_status(const Json& old_status, int64_t generation, bool stalled,

@@ -38,6 +38,11 @@ kube::Json compute_status(const kube::Json& old_status, const StatusInputs& in);
 kube::Json invalid_spec_status(const kube::Json& old_status, int64_t generation,
                                const std::string& message, common::Clock::WallPoint now);
 
+// Status after the apiserver refused one of the stack's requests (reason Forbidden or
+// Unauthorized): Stalled=True, Ready=False and Reconciling=False with the message, phase Degraded.
+kube::Json refused_status(const kube::Json& old_status, int64_t generation, const std::string& reason,
+                          const std::string& message, common::Clock::WallPoint now);
+
 // Status while spec.restore is being carried out: Ready=False and phase Restoring, or, when
 // `stalled`, Stalled=True with `reason` (a backup that cannot be restored, a failed restore Job).
 kube::Json restore_status(const kube::Json& old_status, int64_t generation, bool stalled,

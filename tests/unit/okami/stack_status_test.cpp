@@ -119,6 +119,32 @@ TEST(StackStatus, RecomputingAnUnchangedStatusChangesNothingSoNoWriteIsNeeded) {
   EXPECT_EQ(f.compute(first), first);
 }
 
+TEST(StackStatus, ARefusedRequestIsStalledWithTheReasonAndThenClearsWhenItPasses) {
+  Fixture f;
+  f.obs.chroma = ready_at("0.5.23");
+  f.obs.ollama = ready_at("0.4.7");
+  f.obs.client = ready_at("1.0.0");
+  const Json ready = f.compute();
+  ASSERT_TRUE(kube::is_condition_true(ready["conditions"], "Ready"));
+  Json refused = refused_status(ready, 3, "Forbidden",
+                                "statefulsets.apps \"okami-chroma\" is forbidden", f.now);
+  const auto stalled = kube::find_condition(refused["conditions"], "Stalled");
+  ASSERT_TRUE(stalled);
+  EXPECT_EQ(stalled->status, "True");
+  EXPECT_EQ(stalled->reason, "Forbidden");
+  EXPECT_NE(stalled->message.find("is forbidden"), std::string::npos);
+  EXPECT_FALSE(kube::is_condition_true(refused["conditions"], "Ready"));
+  EXPECT_FALSE(kube::is_condition_true(refused["conditions"], "Reconciling"));
+  EXPECT_EQ(refused["phase"], "Degraded");
+  // The running versions already observed stay in status while the stack is refused.
+  EXPECT_EQ(refused["chroma"], ready["chroma"]);
+  // Once the permission is granted the next full pass computes Ready again.
+  f.now += std::chrono::minutes(1);
+  Json again = f.compute(refused);
+  EXPECT_TRUE(kube::is_condition_true(again["conditions"], "Ready"));
+  EXPECT_FALSE(kube::is_condition_true(again["conditions"], "Stalled"));
+}
+
 TEST(StackStatus, AnInvalidSpecIsStalledAndNotReconciling) {
   Json s = invalid_spec_status(Json::object(), 7, "spec.chroma.version: not semver",
                                std::chrono::system_clock::from_time_t(1'800'000'000));

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# A permission the operator lacks: it runs with a ServiceAccount token bound to the operator's own
+# ClusterRole (manifests/rbac.yaml) minus the right to write StatefulSets and Deployments. The
+# apiserver refuses the rollout, and the stack says so: Stalled=True with reason Forbidden and the
+# apiserver's message, a Warning Event, no crash and no retry storm. Once the admin grants the
+# permission the operator recovers by itself, without any change to the stack.
+set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+NS="e2e-rbac-$$"
+ROLE="okami-e2e-narrow-$$"
+SA=okami-narrow
+STACK=okami
+cleanup() {
+  stop_operator
+  k delete clusterrolebinding "$ROLE" --ignore-not-found >/dev/null 2>&1 || true
+  k delete clusterrole "$ROLE" --ignore-not-found >/dev/null 2>&1 || true
+  k delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
+  rm -rf "$E2E_WORK"
+}
+trap cleanup EXIT
+
+k apply --server-side -f "$ROOT_DIR/crds/" >/dev/null || { echo "cannot install the CRDs"; exit 1; }
+k wait --for=condition=Established crd/okamistacks.okami.io crd/okamibackups.okami.io --timeout=60s >/dev/null
+k create namespace "$NS" >/dev/null
+k create serviceaccount "$SA" -n "$NS" >/dev/null
+# role_json READ_ONLY_APPS: the manager ClusterRole of manifests/rbac.yaml under this test's name;
+# with READ_ONLY_APPS=1 its rule for apps/* keeps only get, list and watch.
+k create --dry-run=client -o json -f "$ROOT_DIR/manifests/rbac.yaml" >"$E2E_WORK/rbac.json" || exit 1
+role_json() {
+  python3 - "$E2E_WORK/rbac.json" "$ROLE" "$1" <<'PY'
+import json, sys
+path, name, read_only = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+text, items, dec, i = open(path).read(), [], json.JSONDecoder(), 0
+while i < len(text):  # kubectl prints one JSON document per object
+    if text[i].isspace():
+        i += 1
+        continue
+    doc, i = dec.raw_decode(text, i)
+    items.extend(doc["items"] if doc.get("kind") == "List" else [doc])
+role = next(o for o in items if o["kind"] == "ClusterRole" and o["metadata"]["name"] == "okami-operator-manager")
+role["metadata"] = {"name": name}
+if read_only:
+    for rule in role["rules"]:
+        if "apps" in rule.get("apiGroups", []):
+            rule["verbs"] = [v for v in rule["verbs"] if v in ("get", "list", "watch")]
+print(json.dumps(role))
+PY
+}
+role_json 1 | k apply -f - >/dev/null || exit 1
+k create clusterrolebinding "$ROLE" --clusterrole "$ROLE" --serviceaccount "$NS:$SA" >/dev/null || exit 1
+# A kubeconfig that holds nothing but the ServiceAccount's token.
+k config view --raw --minify -o json | python3 -c '
+import json, sys
+cfg = json.load(sys.stdin)
+token, sa = sys.argv[1], sys.argv[2]
+print(json.dumps({"apiVersion": "v1", "kind": "Config",
+    "clusters": [{"name": "c", "cluster": cfg["clusters"][0]["cluster"]}],
+    "users": [{"name": sa, "user": {"token": token}}],
+    "contexts": [{"name": "c", "context": {"cluster": "c", "user": sa}}],
+    "current-context": "c"}))' "$(k create token "$SA" -n "$NS" --duration 1h)" "$SA" >"$E2E_WORK/narrow.kubeconfig" || exit 1
+head -c 32 /dev/urandom | base64 >"$E2E_WORK/signing-key"
+KUBECONFIG="$E2E_WORK/narrow.kubeconfig" start_operator "$E2E_WORK/operator.log" --watch-namespaces "$NS" \
+  --backup-key-file "$E2E_WORK/signing-key" --operator-image okami-operator:e2e || { echo "FAIL OperatorStarts"; exit 1; }
+
+cond() { k get oks "$STACK" -n "$NS" -o jsonpath="{.status.conditions[?(@.type==\"$1\")].$2}" 2>/dev/null; }
+
+a_missing_permission_stalls_the_stack() {
+  sed "s/namespace: okami$/namespace: $NS/" "$ROOT_DIR/manifests/samples/okamistack.yaml" | k apply -f - >/dev/null || return 1
+  local i
+  for i in $(seq 1 120); do [ "$(cond Stalled reason)" = Forbidden ] && break; sleep 0.5; done
+  echo "  Stalled=$(cond Stalled status) $(cond Stalled reason): $(cond Stalled message | cut -c1-220)"
+  echo "  Ready=$(cond Ready status), phase $(k get oks "$STACK" -n "$NS" -o jsonpath='{.status.phase}')"
+  [ "$(cond Stalled status)" = True ] && [ "$(cond Stalled reason)" = Forbidden ] || return 1
+  cond Stalled message | grep -q 'forbidden' || return 1
+  [ "$(cond Ready status)" = False ] || return 1
+  [ -z "$(k get statefulsets,deployments -n "$NS" -o name)" ] || { echo "  a workload exists after all"; return 1; }
+}
+
+a_warning_event_tells_the_admin() {
+  local events
+  events="$(k get events -n "$NS" --field-selector "reason=Forbidden,involvedObject.name=$STACK,type=Warning" -o jsonpath='{range .items[*]}{.message}{"\n"}{end}')"
+  echo "  Event: $(head -1 <<<"$events" | cut -c1-220)"
+  [ -n "$events" ]
+}
+
+no_crash_and_no_retry_storm() {
+  local before after
+  before="$(metric_sum 'rest_client_requests_total.*')"
+  sleep 35
+  after="$(metric_sum 'rest_client_requests_total.*')"
+  echo "  API requests in 35 s while refused: $((after - before))"
+  kill -0 "$OPERATOR_PID" 2>/dev/null || { echo "  the operator exited"; return 1; }
+  # One retry per 30 s costs a handful of requests; a storm would cost hundreds.
+  [ "$((after - before))" -le 30 ]
+}
+
+granting_the_permission_recovers_without_touching_the_stack() {
+  local generation t0 i
+  generation="$(k get oks "$STACK" -n "$NS" -o jsonpath='{.metadata.generation}')"
+  role_json 0 | k apply -f - >/dev/null || return 1
+  t0=$(date +%s.%N)
+  for i in $(seq 1 180); do [ "$(cond Ready status)" = True ] && break; sleep 0.5; done
+  echo "  Ready=$(cond Ready status) $(python3 -c "print(round($(date +%s.%N)-$t0,1))")s after the grant; Stalled=$(cond Stalled status) $(cond Stalled reason)"
+  [ "$(cond Ready status)" = True ] && [ "$(cond Stalled status)" = False ] || return 1
+  [ "$(k get oks "$STACK" -n "$NS" -o jsonpath='{.metadata.generation}')" = "$generation" ]
+}
+
+check AMissingPermissionStallsTheStack a_missing_permission_stalls_the_stack
+check AWarningEventTellsTheAdmin a_warning_event_tells_the_admin
+check NoCrashAndNoRetryStorm no_crash_and_no_retry_storm
+check GrantingThePermissionRecoversWithoutTouchingTheStack granting_the_permission_recovers_without_touching_the_stack
+if [ "$failed" != 0 ]; then echo "--- operator log (last 30 lines)"; tail -30 "$E2E_WORK/operator.log"; fi
+finish
