@@ -547,7 +547,7 @@ kube::ReconcileResult StackReconciler::reconcile_stack(const kube::ObjectRef& re
   const Json& meta = raw["metadata"];
   if (meta.contains("deletionTimestamp")) return Action::await_change();
   const int64_t generation = meta.value("generation", int64_t{0});
-  const Json old_status = raw.value("status", Json::object());
+  Json old_status = raw.value("status", Json::object());
   const auto now = clock_.wall_now();
 
   auto loaded = v1alpha1::OkamiStack::load(raw);
@@ -670,6 +670,15 @@ kube::ReconcileResult StackReconciler::reconcile_stack(const kube::ObjectRef& re
     }
     common::failpoint("after-step-record");
     return Action::requeue(std::chrono::milliseconds(100));
+  }
+  // A resumed step keeps its record; only what it waits for now (pods left, the memory reset)
+  // changes, and status.migration.message follows it.
+  if (take && str(old_status.value("migration", Json::object()), "message") != take->message) {
+    if (auto s = write_status(raw, Json{{"migration", {{"message", take->message}}}}); !s) {
+      return common::fail(s.error());
+    }
+    // The cache still holds the old message: a status computed below must not write it back.
+    old_status["migration"]["message"] = take->message;
   }
   if (reset_now && obs.client_pods == 0 && (!take || take->resumed)) {
     auto changed = perform_memory_reset(raw, stack, reset_token);
