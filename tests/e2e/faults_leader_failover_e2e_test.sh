@@ -22,10 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-k apply --server-side -f "$ROOT_DIR/crds/" >/dev/null || { echo "cannot install the CRDs"; exit 1; }
-k wait --for=condition=Established crd/okamistacks.okami.io crd/okamibackups.okami.io --timeout=60s >/dev/null
-k create namespace "$NS" >/dev/null
-head -c 32 /dev/urandom | base64 >"$E2E_WORK/signing-key"
+prepare_namespace "$NS"
 
 # replica NAME: starts one more replica competing for the Lease; records its pid, port, identity.
 replica() {

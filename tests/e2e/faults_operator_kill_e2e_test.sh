@@ -20,10 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-k apply --server-side -f "$ROOT_DIR/crds/" >/dev/null || { echo "cannot install the CRDs"; exit 1; }
-k wait --for=condition=Established crd/okamistacks.okami.io crd/okamibackups.okami.io --timeout=60s >/dev/null
-k create namespace "$NS" >/dev/null
-head -c 32 /dev/urandom | base64 >"$E2E_WORK/signing-key"
+prepare_namespace "$NS"
 run_operator() {  # run_operator N: a fresh operator process with its own log
   start_operator "$E2E_WORK/operator-$1.log" --watch-namespaces "$NS" \
     --backup-key-file "$E2E_WORK/signing-key" --operator-image okami-operator:e2e

@@ -144,6 +144,15 @@ expect_no_forbidden() {
   [ -z "$lines" ] || { echo "$lines" | head -5 | cut -c1-300; return 1; }
 }
 
+# prepare_namespace NS: the CRDs from crds/ (Established), the namespace NS, and a fresh backup
+# signing key in $E2E_WORK/signing-key for --backup-key-file. Exits when the CRDs cannot be installed.
+prepare_namespace() {
+  k apply --server-side -f "$ROOT_DIR/crds/" >/dev/null || { echo "cannot install the CRDs"; exit 1; }
+  k wait --for=condition=Established crd/okamistacks.okami.io crd/okamibackups.okami.io --timeout=60s >/dev/null
+  k create namespace "$1" >/dev/null
+  head -c 32 /dev/urandom | base64 >"$E2E_WORK/signing-key"
+}
+
 # The control plane hack/cluster.sh runs, for the tests that stop and start its components.
 CLUSTER_DIR="${OKAMI_CLUSTER_DIR:-$OKAMI_CACHE/cluster}"
 cluster() { OKAMI_CLUSTER_DIR="$CLUSTER_DIR" "$HACK_DIR/cluster.sh" "$@"; }

@@ -86,10 +86,7 @@ play() {  # play SELECTOR [--url-map FROM=TO]: plays one Job pod in the backgrou
   PLAYER_PIDS+=($!)
 }
 
-k apply --server-side -f "$ROOT_DIR/crds/" >/dev/null || { echo "cannot install the CRDs"; exit 1; }
-k wait --for=condition=Established crd/okamistacks.okami.io crd/okamibackups.okami.io --timeout=60s >/dev/null
-k create namespace "$NS" >/dev/null
-head -c 32 /dev/urandom | base64 > "$E2E_WORK/signing-key"
+prepare_namespace "$NS"
 restart_operator 0 || { echo "FAIL OperatorStarts"; exit 1; }
 
 stack_is_ready() {

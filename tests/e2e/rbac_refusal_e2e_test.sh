@@ -20,9 +20,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-k apply --server-side -f "$ROOT_DIR/crds/" >/dev/null || { echo "cannot install the CRDs"; exit 1; }
-k wait --for=condition=Established crd/okamistacks.okami.io crd/okamibackups.okami.io --timeout=60s >/dev/null
-k create namespace "$NS" >/dev/null
+prepare_namespace "$NS"
 k create serviceaccount "$SA" -n "$NS" >/dev/null
 # role_json READ_ONLY_APPS: the manager ClusterRole of manifests/rbac.yaml under this test's name;
 # with READ_ONLY_APPS=1 its rule for apps/* keeps only get, list and watch.
@@ -59,7 +57,6 @@ print(json.dumps({"apiVersion": "v1", "kind": "Config",
     "users": [{"name": sa, "user": {"token": token}}],
     "contexts": [{"name": "c", "context": {"cluster": "c", "user": sa}}],
     "current-context": "c"}))' "$(k create token "$SA" -n "$NS" --duration 1h)" "$SA" >"$E2E_WORK/narrow.kubeconfig" || exit 1
-head -c 32 /dev/urandom | base64 >"$E2E_WORK/signing-key"
 KUBECONFIG="$E2E_WORK/narrow.kubeconfig" start_operator "$E2E_WORK/operator.log" --watch-namespaces "$NS" \
   --backup-key-file "$E2E_WORK/signing-key" --operator-image okami-operator:e2e || { echo "FAIL OperatorStarts"; exit 1; }
 
