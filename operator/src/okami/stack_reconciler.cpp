@@ -508,6 +508,11 @@ kube::ReconcileResult StackReconciler::reconcile(const kube::ObjectRef& ref, std
   auto result = reconcile_stack(ref);
   if (!result && (result.error().code == ErrorCode::kForbidden ||
                   result.error().code == ErrorCode::kUnauthorized)) {
+    // A namespace being deleted refuses new objects with 403 as well; nothing to grant there,
+    // and the stack goes away with it.
+    if (result.error().message.find("because it is being terminated") != std::string::npos) {
+      return Action::await_change();
+    }
     return report_refusal(ref, result.error());
   }
   return result;
