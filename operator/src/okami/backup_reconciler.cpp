@@ -126,6 +126,31 @@ Status BackupReconciler::create_job(const Json& job) {
 }
 
 kube::ReconcileResult BackupReconciler::reconcile(const kube::ObjectRef& ref, std::stop_token) {
+  auto result = reconcile_backup(ref);
+  if (result || (result.error().code != ErrorCode::kForbidden &&
+                 result.error().code != ErrorCode::kUnauthorized)) {
+    return result;
+  }
+  // A namespace being deleted refuses new objects with 403 as well; the backup goes with it.
+  if (result.error().message.find("because it is being terminated") != std::string::npos) {
+    return Action::await_change();
+  }
+  const std::string retry = std::to_string(
+      std::chrono::duration_cast<std::chrono::seconds>(options_.forbidden_retry).count());
+  const std::string message = "the apiserver refused the operator: " + result.error().message +
+                              ". Grant the operator's ServiceAccount this permission; the operator "
+                              "retries every " + retry + "s";
+  spdlog::error("OkamiBackup {}/{}: {}", ref.ns, ref.name, message);
+  // status.message is what the backup's Jobs report, so the refusal goes to an Event only (the
+  // recorder counts repeats of it instead of creating one per retry).
+  if (auto cached = stores_.backups->get(ref.ns, ref.name)) {
+    (void)events_.record(*cached, kube::EventType::kWarning, common::to_string(result.error().code),
+                         "Backup", message);
+  }
+  return Action::requeue(options_.forbidden_retry);
+}
+
+kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& ref) {
   auto cached = stores_.backups->get(ref.ns, ref.name);
   if (!cached) return Action::await_change();
   const Json& raw = *cached;

@@ -30,6 +30,8 @@ struct BackupReconcilerOptions {
   std::string signing_key;  // empty: no backup can be verified (Failed with NoSigningKey)
   // How often to look again while waiting for writers to stop.
   std::chrono::milliseconds quiesce_poll{std::chrono::seconds(1)};
+  // After the apiserver refused a request (Forbidden, Unauthorized): retried on this period.
+  std::chrono::milliseconds forbidden_retry{std::chrono::seconds(30)};
 };
 
 // The phase an open backup should move to, from what is observed. Pure.
@@ -58,9 +60,13 @@ class BackupReconciler final : public kube::Reconciler {
  public:
   BackupReconciler(kube::Client& client, BackupStores stores, kube::EventRecorder& events,
                    common::Clock& clock, BackupReconcilerOptions options);
+  // A request the apiserver refuses (Forbidden, Unauthorized) is no failure of the backup: it
+  // keeps its phase, a Warning Event quotes the refusal, and it is retried every
+  // options.forbidden_retry until the permission is granted.
   kube::ReconcileResult reconcile(const kube::ObjectRef& ref, std::stop_token stop) override;
 
  private:
+  kube::ReconcileResult reconcile_backup(const kube::ObjectRef& ref);
   common::Status patch_status(const kube::Json& backup, const kube::Json& status);
   common::Status ensure_identity(const std::string& ns, bool with_key);
   common::Status create_job(const kube::Json& job);
