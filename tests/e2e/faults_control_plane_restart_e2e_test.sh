@@ -17,8 +17,7 @@ NS="e2e-outage-$$"
 cleanup() {
   stop_operator
   control_plane_healthy || echo "the control plane did not recover: see $CLUSTER_DIR/logs"
-  k delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
-  rm -rf "$E2E_WORK"
+  remove_namespace_and_work
 }
 trap cleanup EXIT
 

@@ -17,8 +17,7 @@ declare -A PID PORT IDENTITY
 cleanup() {
   local r
   for r in "${!PID[@]}"; do kill -9 "${PID[$r]}" 2>/dev/null || true; done
-  k delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
-  rm -rf "$E2E_WORK"
+  remove_namespace_and_work
 }
 trap cleanup EXIT
 

@@ -15,8 +15,7 @@ SEED="${OKAMI_E2E_SEED:-$(( $(date +%s) % 32768 ))}"
 RANDOM=$SEED
 cleanup() {
   stop_operator
-  k delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
-  rm -rf "$E2E_WORK"
+  remove_namespace_and_work
 }
 trap cleanup EXIT
 

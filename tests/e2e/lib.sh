@@ -153,6 +153,13 @@ prepare_namespace() {
   head -c 32 /dev/urandom | base64 >"$E2E_WORK/signing-key"
 }
 
+# remove_namespace_and_work: the end of every test's cleanup: deletes $NS (without waiting for
+# it) and the work directory.
+remove_namespace_and_work() {
+  k delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
+  rm -rf "$E2E_WORK"
+}
+
 # The control plane hack/cluster.sh runs, for the tests that stop and start its components.
 CLUSTER_DIR="${OKAMI_CLUSTER_DIR:-$OKAMI_CACHE/cluster}"
 cluster() { OKAMI_CLUSTER_DIR="$CLUSTER_DIR" "$HACK_DIR/cluster.sh" "$@"; }

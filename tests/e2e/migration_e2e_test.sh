@@ -54,8 +54,7 @@ cleanup() {
   for p in "${PLAYER_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   # Job pods whose status this test played have no kubelet to finish their deletion.
   k delete pods -n "$NS" --all --grace-period=0 --force >/dev/null 2>&1 || true
-  k delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
-  rm -rf "$E2E_WORK"
+  remove_namespace_and_work
 }
 trap cleanup EXIT
 

@@ -10,8 +10,7 @@ set -uo pipefail
 NS="e2e-stack-$$"
 cleanup() {
   stop_operator
-  k delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
-  rm -rf "$E2E_WORK"
+  remove_namespace_and_work
 }
 trap cleanup EXIT
 

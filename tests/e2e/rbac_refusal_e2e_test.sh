@@ -16,8 +16,7 @@ cleanup() {
   stop_operator
   k delete clusterrolebinding "$ROLE" --ignore-not-found >/dev/null 2>&1 || true
   k delete clusterrole "$ROLE" --ignore-not-found >/dev/null 2>&1 || true
-  k delete namespace "$NS" --wait=false >/dev/null 2>&1 || true
-  rm -rf "$E2E_WORK"
+  remove_namespace_and_work
 }
 trap cleanup EXIT
 
