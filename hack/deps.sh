@@ -11,6 +11,13 @@ PACKAGES=(
   libgtest-dev libgmock-dev nlohmann-json3-dev libexpected-dev libsqlite3-dev libarchive-dev
   clang-14 libclang-rt-14-dev lua5.1 python3-venv openssl curl sqlite3 jq yq
 )
+# The real node (hack/cluster.sh) and the images it runs (hack/images.sh): container runtime,
+# CNI plugins, the kernel's packet filter, and the tools that build images without a registry.
+NODE_PACKAGES=(
+  containerd runc containernetworking-plugins iptables conntrack iproute2 busybox-static
+  buildah mmdebstrap ccache
+)
+[ "${OKAMI_REAL_NODE:-1}" = 0 ] || PACKAGES+=("${NODE_PACKAGES[@]}")
 
 missing=()
 for p in "${PACKAGES[@]}"; do
