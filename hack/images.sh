@@ -38,7 +38,11 @@ case "$cmd" in
   import)
     [ -n "${OKAMI_CONTAINERD_SOCK:-}" ] || die "OKAMI_CONTAINERD_SOCK is not set (eval \"\$(hack/cluster.sh env)\" with the real node up)"
     [ -S "$OKAMI_CONTAINERD_SOCK" ] || die "no containerd socket at $OKAMI_CONTAINERD_SOCK"
-    for name in $(select_images "$@"); do import_image "$name"; done
+    missing=()
+    for name in $(select_images "$@"); do
+      if [ -s "$(image_archive "$name")" ]; then import_image "$name"; else missing+=("$name"); fi
+    done
+    [ "${#missing[@]}" = 0 ] || die "not built, so not imported: ${missing[*]} (hack/images.sh build ${missing[*]})"
     ;;
   list)
     printf '%-20s %-18s %-8s %s\n' NAME KEY SIZE REFERENCES

@@ -146,7 +146,7 @@ img_bud() {
   local tag="okami.local/$name:$key" ca=()
   [ -f "$HOST_CA" ] && ca=(-v "$HOST_CA:/host-ca.crt:ro" --build-arg PIP_CERT=/host-ca.crt)
   bah bud --layers --pull=never --network host -q "${ca[@]}" \
-      -f "$file" -t "$tag" "$@" "$context" >&2
+      -f "$file" -t "$tag" "$@" "$context" >/dev/null
   img_tag_all "$name" "$tag"
   img_export "$name" "$key" "$archive"
 }
