@@ -10,7 +10,11 @@ command -v go >/dev/null || die "Go is required (the machine's Go 1.24+); instal
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 
 K8S_MINOR_VERSION="v0.${KUBERNETES_VERSION#v1.}"
+# The control plane, and kubelet and kube-proxy for the real node (hack/cluster.sh; not built
+# when OKAMI_REAL_NODE=0).
 K8S_BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+REAL_NODE=1; [ "${OKAMI_REAL_NODE:-1}" = 0 ] && REAL_NODE=0
+[ "$REAL_NODE" = 0 ] || K8S_BINARIES+=(kubelet kube-proxy)
 
 # replaces_from_gomod GOMOD MODULE_PREFIX VERSION LOCAL_PREFIX: prints replace lines that point
 # each module the release replaces with a local path at the published module of VERSION.
@@ -23,10 +27,10 @@ gomod_of() { go mod download -json "$1@$2" | sed -n 's/.*"GoMod": "\(.*\)",*/\1/
 
 build_kubernetes() {
   local out="$BIN_CACHE/kubernetes-$KUBERNETES_VERSION"
-  local missing=0 b
-  for b in "${K8S_BINARIES[@]}"; do [ -x "$out/$b" ] || missing=1; done
-  [ "$missing" = 0 ] && return 0
-  log "building Kubernetes $KUBERNETES_VERSION (${K8S_BINARIES[*]}) from the Go module proxy; this takes a while once"
+  local missing=() b
+  for b in "${K8S_BINARIES[@]}"; do [ -x "$out/$b" ] || missing+=("$b"); done
+  [ "${#missing[@]}" = 0 ] && return 0
+  log "building Kubernetes $KUBERNETES_VERSION (${missing[*]}) from the Go module proxy; this takes a while once"
   local work; work="$(mktemp -d)"
   local gomod; gomod="$(gomod_of k8s.io/kubernetes "$KUBERNETES_VERSION")"
   {
@@ -45,7 +49,7 @@ build_kubernetes() {
   done
   mkdir -p "$work/out"
   local pkgs=()
-  for b in "${K8S_BINARIES[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
+  for b in "${missing[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
   (cd "$work" && go build -trimpath -ldflags "$ld" -o "$work/out/" "${pkgs[@]}")
   mkdir -p "$out" && cp "$work/out/"* "$out/" && rm -rf "$work"
 }
@@ -81,6 +85,8 @@ print_paths() {
   echo "ETCD_BIN=$BIN_CACHE/etcd-$ETCD_VERSION/etcd"
   echo "KWOK_BIN=$BIN_CACHE/kwok-$KWOK_VERSION/kwok"
   echo "HELM_BIN=$BIN_CACHE/helm-$HELM_VERSION/helm"
+  echo "COREDNS_BIN=$BIN_CACHE/coredns-$COREDNS_VERSION/coredns"
+  echo "CRICTL_BIN=$BIN_CACHE/crictl-$CRICTL_VERSION/crictl"
 }
 
 if [ "${1:-}" = "--print" ]; then print_paths; exit 0; fi
@@ -88,3 +94,8 @@ build_etcd
 go_install kwok sigs.k8s.io/kwok/cmd/kwok "$KWOK_VERSION"
 go_install helm helm.sh/helm/v3/cmd/helm "$HELM_VERSION"
 build_kubernetes
+# The real node's cluster DNS and the CRI client that tears its pods down.
+if [ "$REAL_NODE" = 1 ]; then
+  go_install coredns github.com/coredns/coredns "$COREDNS_VERSION"
+  go_install crictl sigs.k8s.io/cri-tools/cmd/crictl "$CRICTL_VERSION"
+fi
