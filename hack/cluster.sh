@@ -2,6 +2,9 @@
 # A real local Kubernetes control plane without containers: etcd, kube-apiserver (TLS, client CA,
 # RBAC, ServiceAccount tokens), kube-controller-manager (with the upstream hostPath provisioner),
 # kube-scheduler and KWOK playing the kubelet for fake nodes. Everything binds to loopback.
+# Beside the KWOK nodes, one real node (okami-real-0: containerd, kubelet, kube-proxy, CoreDNS, a
+# bridge pod network that stays on this machine, local PVs); see hack/node/node.sh. It needs root
+# and takes a machine-wide lock; OKAMI_REAL_NODE=0 leaves it out.
 #   hack/cluster.sh up       build (cached) and start; writes an admin kubeconfig
 #   hack/cluster.sh down     stop exactly the processes `up` started and remove the state
 #   hack/cluster.sh status   show what runs and whether the apiserver answers
@@ -19,6 +22,8 @@ KUBECONFIG_OUT="$STATE/admin.kubeconfig"
 FAKE_NODES="${OKAMI_FAKE_NODES:-2}"
 
 eval "$("$HACK_DIR/build-tools.sh" --print)"
+# shellcheck source=node/node.sh
+. "$HACK_DIR/node/node.sh"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -60,6 +65,8 @@ EXT
     client_cert controller-manager system:kube-controller-manager ""
     client_cert scheduler system:kube-scheduler ""
     client_cert kwok kwok-node-simulator system:masters
+    # The apiserver's identity towards kubelets (logs, exec, port-forward).
+    client_cert apiserver-kubelet-client kube-apiserver-kubelet-client system:masters
     openssl genrsa -out sa.key 2048 2>/dev/null
     openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
     rm -f ./*.csr ./*.ext
@@ -127,6 +134,7 @@ cmd_up() {
     [ -x "$b" ] || die "missing $b: run hack/build-tools.sh (needs Go and the Go module proxy)"
   done
   command -v openssl >/dev/null || die "openssl is missing: run hack/deps.sh"
+  if real_node_wanted; then node_prepare; fi
   mkdir -p "$STATE" "$LOGS"
   local t0; t0=$(date +%s.%N)
   ETCD_PORT=$(free_port); ETCD_PEER_PORT=$(free_port); API_PORT=$(free_port)
@@ -151,7 +159,9 @@ P
   start_kube_scheduler
   start_kwok
 
-  local i
+  # With a real node, KWOK's nodes take only pods that tolerate them.
+  local i kwok_taints="spec: {}"
+  real_node_wanted && kwok_taints="spec: {taints: [{key: kwok.x-k8s.io/node, value: fake, effect: NoSchedule}]}"
   for i in $(seq 0 $((FAKE_NODES - 1))); do
     KUBECTL apply -f - >/dev/null <<NODE
 apiVersion: v1
@@ -166,7 +176,7 @@ metadata:
     kubernetes.io/os: linux
     kubernetes.io/arch: amd64
     type: kwok
-spec: {}
+$kwok_taints
 NODE
   done
   KUBECTL apply -f - >/dev/null <<SC
@@ -183,17 +193,23 @@ SC
   for n in kube-controller-manager kube-scheduler kwok; do
     pid_alive "$n" || fail_with_log "$n" "$n exited during start-up"
   done
-  wait_for "fake nodes Ready" 60 KUBECTL wait --for=condition=Ready node --all --timeout=2s \
-    || fail_with_log kwok "KWOK did not make the fake nodes Ready"
+  if [ "$FAKE_NODES" -gt 0 ]; then
+    wait_for "fake nodes Ready" 60 KUBECTL wait --for=condition=Ready node -l type=kwok --timeout=2s \
+      || fail_with_log kwok "KWOK did not make the fake nodes Ready"
+  fi
   wait_for "default ServiceAccount" 60 KUBECTL get serviceaccount default -n default \
     || fail_with_log kube-controller-manager "the controller manager did not create the default ServiceAccount"
   local t1; t1=$(date +%s.%N)
   log "control plane up in $(python3 -c "print(round($t1-$t0,1))")s: Kubernetes $KUBERNETES_VERSION, etcd $ETCD_VERSION, KWOK $KWOK_VERSION, $FAKE_NODES fake nodes"
+  if real_node_wanted; then node_up; fi
   cmd_env
 }
 
 cmd_down() {
   local n volumes=""
+  # The real node first (it needs the apiserver's binaries, not the apiserver); then the lock.
+  node_down
+  node_unlock
   # Volumes the hostPath provisioner made for this cluster, under /tmp/hostpath_pv (a directory
   # other local control planes on the machine share): removed once the cluster is gone.
   if pid_alive kube-apiserver && [ -f "$STATE/admin.kubeconfig" ]; then
@@ -227,6 +243,9 @@ start_etcd() {
     --unsafe-no-fsync --log-level warn
 }
 start_kube_apiserver() {
+  local kubelet_client=()
+  [ -f "$PKI/apiserver-kubelet-client.crt" ] && kubelet_client=(
+    --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" --kubelet-client-key "$PKI/apiserver-kubelet-client.key")
   start kube-apiserver "$KUBE_BIN_DIR/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
     --bind-address 127.0.0.1 --secure-port "$API_PORT" --advertise-address "$(advertise_address)" \
@@ -234,7 +253,9 @@ start_kube_apiserver() {
     --client-ca-file "$PKI/ca.crt" \
     --service-account-issuer https://kubernetes.default.svc.cluster.local \
     --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
-    --authorization-mode RBAC --service-cluster-ip-range 10.96.0.0/16 \
+    --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
+    --kubelet-preferred-address-types InternalIP,Hostname "${kubelet_client[@]}" \
+    --service-cluster-ip-range 10.96.0.0/16 \
     --allow-privileged=true --profiling=false --cert-dir "$STATE/apiserver-certs"
 }
 start_kube_controller_manager() {
@@ -309,6 +330,7 @@ cmd_status() {
   for n in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
     if pid_alive "$n"; then echo "$n: running (pid $(cat "$STATE/$n.pid"))"; else echo "$n: stopped"; rc=1; fi
   done
+  if real_node_running; then node_status || rc=1; fi
   if [ -f "$STATE/ports.env" ]; then
     . "$STATE/ports.env"
     if apiserver_ready; then
@@ -327,6 +349,10 @@ cmd_env() {
   echo "export PATH=$KUBE_BIN_DIR:$(dirname "$HELM_BIN"):\$PATH"
   echo "export OKAMI_ETCD_ENDPOINT=http://127.0.0.1:$ETCD_PORT"
   echo "export OKAMI_CLUSTER_DIR=$STATE"
+  if real_node_running; then
+    echo "export OKAMI_REAL_NODE=$NODE_NAME"
+    echo "export OKAMI_CONTAINERD_SOCK=$NODE_SOCK"
+  fi
 }
 
 case "${1:-}" in
