@@ -267,7 +267,8 @@ start_kube_controller_manager() {
     --leader-elect=false --use-service-account-credentials=true \
     --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
     --cluster-signing-cert-file "$PKI/ca.crt" --cluster-signing-key-file "$PKI/ca.key" \
-    --enable-hostpath-provisioner=true --controllers '*,-nodeipam,-cloud-node-lifecycle'
+    --enable-hostpath-provisioner=true --controllers '*,-nodeipam,-cloud-node-lifecycle' \
+    --flex-volume-plugin-dir "$STATE/kcm-flexvolume"
 }
 start_kube_scheduler() {
   start kube-scheduler "$KUBE_BIN_DIR/kube-scheduler" \
