@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Static checks of operator/Dockerfile (no Docker engine is needed, and none is used):
-#   the build stage installs exactly the Debian packages of hack/deps.sh (plus ca-certificates);
+#   the build stage installs exactly the Debian packages of hack/deps.sh (plus ca-certificates and
+#   ccache, which compiles into a cache mount);
 #   the runtime stage is debian:12-slim with only the runtime libraries, a non-root numeric USER
 #   65532 (the UID the chart and manifests run as) and ENTRYPOINT ["/okami-operator"].
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -29,9 +30,17 @@ packages_of() {
 
 sed -n '/^PACKAGES=(/,/^)/p' "$ROOT_DIR/hack/deps.sh" | sed '1d;$d' | tr -s ' \t' '\n' | sed '/^$/d' | sort -u > "$WORK/deps.txt"
 [ -s "$WORK/deps.txt" ] || die "cannot read the PACKAGES list of hack/deps.sh"
-packages_of 1 | grep -vx ca-certificates > "$WORK/build.txt" || true
+# ccache comes from hack/deps.sh's NODE_PACKAGES: the build stage compiles through it, with its
+# objects in a cache mount.
+packages_of 1 | grep -qx ccache &&
+  grep -q -- '--mount=type=cache,target=/root/.cache/ccache' "$DOCKERFILE" &&
+  grep -q -- '-DCMAKE_CXX_COMPILER_LAUNCHER=ccache' "$DOCKERFILE" &&
+  sed -n '/^NODE_PACKAGES=(/,/^)/p' "$ROOT_DIR/hack/deps.sh" | grep -qw ccache &&
+  pass "the build stage compiles through ccache (a package of hack/deps.sh) with a cache mount" ||
+  fail "the build stage does not compile through ccache with a cache mount on /root/.cache/ccache"
+packages_of 1 | grep -vx -e ca-certificates -e ccache > "$WORK/build.txt" || true
 if diff -u "$WORK/deps.txt" "$WORK/build.txt" > "$WORK/diff"; then
-  pass "the build stage installs the $(wc -l < "$WORK/deps.txt") Debian packages of hack/deps.sh"
+  pass "the build stage installs the $(wc -l < "$WORK/deps.txt") Debian packages of hack/deps.sh (and ccache)"
 else
   fail "the build stage's packages differ from hack/deps.sh (- deps.sh, + Dockerfile):"; tail -n +3 "$WORK/diff"
 fi
