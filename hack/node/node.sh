@@ -308,6 +308,12 @@ YAML
     -j DNAT --to-destination "127.0.0.1:$API_PORT" -m comment --comment "okami: pods reach the loopback apiserver"
 }
 
+# node_storage: StorageClass okami-local (the default while the real node runs; `standard`, the
+# hostPath provisioner's, stays for KWOK and ignores fsGroup) with $OKAMI_LOCAL_PVS (50) local PVs
+# of 50Gi on okami-real-0, each a root-owned 0755 dir under $NODE_DIR/local-pv, like a fresh
+# filesystem. kubelet applies fsGroup to local volumes as a CSI driver would. No provisioner runs:
+# WaitForFirstConsumer binds a claim to a free PV once its pod is scheduled, and Retain keeps a
+# released PV (and its data) out of use until someone wipes it and removes its claimRef.
 node_storage() {
   KUBECTL annotate storageclass standard --overwrite storageclass.kubernetes.io/is-default-class=false >/dev/null
   local i dir
