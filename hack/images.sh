@@ -5,6 +5,8 @@
 #                                    namespace k8s.io); images already there with the same ID are skipped
 #   hack/images.sh list              name, references, cache key, archive size
 #   hack/images.sh key NAME          the cache key of one image
+#   hack/images.sh refs NAME         the names of one image, one a line (the operator's include
+#                                    okami.local/okami-operator:<key>, new with every source change)
 # Archives live in ~/.cache/okami/images/<name>/<key>.tar (docker-archive), the key being a hash of
 # the image's sources (its recipe, its build context, the keys of the images it builds FROM).
 # `build` needs no cluster; both commands are idempotent and quiet when there is nothing to do.
@@ -49,15 +51,20 @@ case "$cmd" in
     for name in $(select_images "$@"); do
       archive="$(image_archive "$name")"
       size="-"; [ -s "$archive" ] && size="$(du -h "$archive" | cut -f1)"
-      printf '%-20s %-18s %-8s %s\n' "$name" "$(image_key "$name")" "$size" "${IMG_REFS[$name]}"
+      printf '%-20s %-18s %-8s %s\n' "$name" "$(image_key "$name")" "$size" "$(image_refs "$name")"
     done
     ;;
   key)
     [ "$#" = 1 ] || die "usage: hack/images.sh key NAME"
     image_key "$1"
     ;;
+  refs)
+    [ "$#" = 1 ] || die "usage: hack/images.sh refs NAME"
+    select_images "$1" >/dev/null
+    image_refs "$1" | tr ' ' '\n'
+    ;;
   *)
-    sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

@@ -15,6 +15,8 @@
 #   image_inputs NAME PATH...   files or directories whose content goes into NAME's key
 #                               (default: the recipe's own directory)
 #   image_key_fn NAME FN        FN NAME prints further key input (e.g. a build context listing)
+#   image_key_tag NAME REPO     NAME is also tagged REPO:<key> (buildah and containerd), a name
+#                               that changes with every change of the image's sources
 # The key is a hash of: the recipe's inputs, the key function's output, the REFs and the keys of
 # the DEPs. Nothing time-dependent enters it, so the same sources always give the same key.
 
@@ -23,7 +25,7 @@ BUILDAH_STATE="${OKAMI_BUILDAH_STATE:-$OKAMI_CACHE/buildah}"
 IMAGES_DIR="$HACK_DIR/images"
 HOST_CA=/etc/ssl/certs/ca-certificates.crt
 
-declare -A IMG_BUILD=() IMG_REFS=() IMG_DEPS=() IMG_INPUTS=() IMG_KEYFN=() IMG_KEY=()
+declare -A IMG_BUILD=() IMG_REFS=() IMG_DEPS=() IMG_INPUTS=() IMG_KEYFN=() IMG_KEY=() IMG_KEYTAG=()
 IMG_ORDER=()
 
 image_define() {
@@ -35,6 +37,12 @@ image_define() {
 }
 image_inputs() { local name="$1"; shift; IMG_INPUTS[$name]="$*"; }
 image_key_fn() { IMG_KEYFN[$1]="$2"; }
+image_key_tag() { IMG_KEYTAG[$1]="$2"; }
+
+# image_refs NAME: every name of the image (its REFs, then REPO:<key> if it has a key tag).
+image_refs() {
+  echo "${IMG_REFS[$1]}${IMG_KEYTAG[$1]:+ ${IMG_KEYTAG[$1]}:$(image_key "$1")}"
+}
 
 # bah ARGS...: buildah with the okami storage and configuration.
 bah() {
@@ -115,7 +123,7 @@ ensure_in_buildah() {
   local name="$1" archive id ref
   ensure_built "$name"
   archive="$(image_archive "$name")"; id="$(archive_image_id "$archive")"
-  for ref in ${IMG_REFS[$name]}; do
+  for ref in $(image_refs "$name"); do
     img_present_in_buildah "$ref" "$id" && continue
     img_present_in_buildah "$id" || bah pull -q "docker-archive:$archive" >/dev/null
     bah tag "$id" "$ref"
@@ -133,7 +141,7 @@ img_export() {
 # img_tag_all NAME IMAGE: tags IMAGE with every REF of NAME and okami.local/NAME:KEY.
 img_tag_all() {
   local ref
-  for ref in ${IMG_REFS[$1]}; do bah tag "$2" "$ref"; done
+  for ref in $(image_refs "$1"); do bah tag "$2" "$ref"; done
   bah tag "$2" "okami.local/$1:$(image_key "$1")"
 }
 
@@ -185,12 +193,12 @@ import_image() {
   archive="$(image_archive "$name")"
   [ -s "$archive" ] || die "image $name is not built (hack/images.sh build $name)"
   id="$(archive_image_id "$archive")"
-  for ref in ${IMG_REFS[$name]}; do [ "$(ctr_image_id "$ref")" = "$id" ] || missing=1; done
+  for ref in $(image_refs "$name"); do [ "$(ctr_image_id "$ref")" = "$id" ] || missing=1; done
   [ "$missing" = 1 ] || return 0
   first="$(first_ref "$name")"
   log "importing $name ($(du -h "$archive" | cut -f1)) into containerd"
   ctr_k8s images import "$archive" >/dev/null
-  for ref in ${IMG_REFS[$name]}; do
+  for ref in $(image_refs "$name"); do
     [ "$ref" = "$first" ] || ctr_k8s images tag --force "$first" "$ref" >/dev/null
   done
 }

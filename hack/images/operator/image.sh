@@ -3,7 +3,8 @@
 # operator/Dockerfile.dockerignore (no build trees, no caches); ccache objects live in the
 # Dockerfile's cache mount (under ~/.cache/okami/buildah/tmp) and unchanged steps are reused,
 # so a rebuild after a source change recompiles only what changed.
-# Tagged as the chart's default resolves: okami-operator:<appVersion> = docker.io/library/okami-operator:0.1.0.
+# Tagged as the chart's default resolves: okami-operator:<appVersion> = docker.io/library/okami-operator:0.1.0,
+# and okami.local/okami-operator:<key>, a name that changes with every change of the sources.
 
 OPERATOR_VERSION="$(awk -F'"' '/^appVersion:/ {print $2}' "$ROOT_DIR/helm/okami-operator/Chart.yaml")"
 
@@ -24,3 +25,4 @@ build_operator() {
 
 image_define operator build_operator "docker.io/library/okami-operator:$OPERATOR_VERSION" debian
 image_key_fn operator operator_context
+image_key_tag operator okami.local/okami-operator
