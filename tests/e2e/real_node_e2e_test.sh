@@ -27,8 +27,11 @@ cleanup() {
   local pv path
   for pv in $(k get pv -l okami.io/local-pv=true -o jsonpath="{range .items[?(@.spec.claimRef.namespace==\"$NS\")]}{.metadata.name}{\"\\n\"}{end}" 2>/dev/null); do
     path="$(k get pv "$pv" -o jsonpath='{.spec.local.path}')"
-    case "$path" in "$CLUSTER_DIR"/node/local-pv/*) find "$path" -mindepth 1 -delete 2>/dev/null ;; esac
-    k patch pv "$pv" --type json -p '[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null 2>&1
+    case "$path" in
+      "$CLUSTER_DIR"/node/local-pv/*)
+        find "$path" -mindepth 1 -delete 2>/dev/null
+        k patch pv "$pv" --type json -p '[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null 2>&1 ;;
+    esac
   done
   rm -rf "$E2E_WORK"
 }
