@@ -141,7 +141,7 @@ Json chroma_statefulset(const v1alpha1::OkamiStack& stack, const Inputs& inputs)
       {"name", "guard"},
       {"image", inputs.operator_image},
       {"imagePullPolicy", "IfNotPresent"},
-      {"command", Json::array({kOperatorName})},
+      {"command", Json::array({kOperatorBinary})},
       {"args",
        Json::array({"guard", "--data", data_path, "--server-version", inputs.chroma_version})},
       {"volumeMounts",

@@ -36,6 +36,10 @@ inline constexpr const char* kOllamaHome = "/root/.ollama";
 inline constexpr const char* kOllamaModelsPath = "/root/.ollama/models";
 inline constexpr const char* kClientStoragePath = "/var/lib/okami/storage";
 inline constexpr const char* kOperatorName = "okami-operator";
+// Where operator/Dockerfile puts the binary (its ENTRYPOINT; not on the image's PATH). The guard
+// init container and every Job run it by this absolute path; tests/chart/check_dockerfile.sh
+// holds the two together.
+inline constexpr const char* kOperatorBinary = "/okami-operator";
 inline constexpr const char* kPartOf = "okami";
 
 // Names of the child objects of one stack.

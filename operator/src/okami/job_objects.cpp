@@ -46,7 +46,7 @@ Json job(const std::string& name, const std::string& ns, const Json& labels, con
       {"name", "okami-operator"},
       {"image", settings.operator_image},
       {"imagePullPolicy", "IfNotPresent"},
-      {"command", Json::array({desired::kOperatorName})},
+      {"command", Json::array({desired::kOperatorBinary})},
       {"args", std::move(args)},
       {"env", Json::array({{{"name", "TMPDIR"}, {"value", "/tmp"}}})},
       {"volumeMounts", std::move(mounts)},

@@ -163,7 +163,7 @@ TEST(DesiredState, GuardInitContainerChecksTheDataBeforeTheServerStarts) {
     const Json& guard = spec["initContainers"][0];
     const std::string mount = version[0] == '0' ? "/chroma/chroma" : "/data";
     EXPECT_EQ(guard["image"], kOperatorImage);
-    EXPECT_EQ(guard["command"], Json::array({"okami-operator"}));
+    EXPECT_EQ(guard["command"], Json::array({"/okami-operator"}));
     EXPECT_EQ(guard["args"], Json::array({"guard", "--data", mount, "--server-version", version}));
     EXPECT_EQ(guard["volumeMounts"][0]["mountPath"], mount);
     EXPECT_EQ(guard["volumeMounts"][0]["readOnly"], true);
