@@ -3,7 +3,8 @@
 #   the build stage installs exactly the Debian packages of hack/deps.sh (plus ca-certificates and
 #   ccache, which compiles into a cache mount);
 #   the runtime stage is debian:12-slim with only the runtime libraries, a non-root numeric USER
-#   65532 (the UID the chart and manifests run as) and ENTRYPOINT ["/okami-operator"].
+#   65532 (the UID the chart and manifests run as) and ENTRYPOINT ["/okami-operator"], the same
+#   absolute path the operator's guard init container and Jobs run (kOperatorBinary).
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DOCKERFILE="$ROOT_DIR/operator/Dockerfile"
@@ -63,4 +64,9 @@ last_user="$(grep -E '^USER ' "$DOCKERFILE" | tail -1 | awk '{print $2}')"
 [ "${last_user%%:*}" = "65532" ] && pass "the image runs as USER $last_user" || fail "the final USER is '$last_user', want 65532"
 [ "$(grep -E '^ENTRYPOINT ' "$DOCKERFILE" | tail -1)" = 'ENTRYPOINT ["/okami-operator"]' ] &&
   pass 'ENTRYPOINT ["/okami-operator"]' || fail 'the ENTRYPOINT is not ["/okami-operator"]'
+binary="$(sed -n 's/^inline constexpr const char\* kOperatorBinary = "\(.*\)";$/\1/p' \
+  "$ROOT_DIR/operator/src/okami/desired_state.h")"
+[ "$(grep -E '^ENTRYPOINT ' "$DOCKERFILE" | tail -1)" = "ENTRYPOINT [\"$binary\"]" ] &&
+  pass "the guard and the Jobs run the ENTRYPOINT's binary by its absolute path ($binary)" ||
+  fail "kOperatorBinary in operator/src/okami/desired_state.h is '$binary', not the ENTRYPOINT's path"
 finish

@@ -33,7 +33,7 @@ EXPECTED_RULES='[
   {"apiGroups":["apps"],"resources":["statefulsets","deployments"],"verbs":["get","list","watch","create","update","patch","delete"]},
   {"apiGroups":[""],"resources":["services","configmaps","secrets","serviceaccounts"],"verbs":["get","list","watch","create","update","patch","delete"]},
   {"apiGroups":[""],"resources":["persistentvolumeclaims"],"verbs":["get","list","watch","create","update","patch"]},
-  {"apiGroups":[""],"resources":["pods"],"verbs":["get","list","watch"]},
+  {"apiGroups":[""],"resources":["pods"],"verbs":["get","list","watch","delete"]},
   {"apiGroups":["batch"],"resources":["jobs"],"verbs":["get","list","watch","create","update","patch","delete"]},
   {"apiGroups":["networking.k8s.io"],"resources":["networkpolicies"],"verbs":["get","list","watch","create","update","patch","delete"]},
   {"apiGroups":["rbac.authorization.k8s.io"],"resources":["roles","rolebindings"],"verbs":["get","list","watch","create","update","patch"]},
@@ -200,6 +200,13 @@ check_options_render() {
     expect "jobPodAnnotations: one --job-pod-annotations KEY=VALUE per entry, before extraArgs" "$WORK/jobpods.json" \
       '.[] | select(.kind == "Deployment") | .spec.template.spec.containers[0].args | .[index("--operator-image") + 2:] ==
        ["--job-pod-annotations","kwok.x-k8s.io/status=custom","--job-pod-annotations","sidecar.istio.io/inject=false","--workers=4"]'
+  fi
+  if render pullsecrets --set 'imagePullSecrets[0].name=regcred' --set 'imagePullSecrets[1].name=mirror'; then
+    expect "imagePullSecrets: on the operator pod and one --image-pull-secret NAME each for guard and Job pods" \
+      "$WORK/pullsecrets.json" \
+      '.[] | select(.kind == "Deployment") | .spec.template.spec.imagePullSecrets == [{"name":"regcred"},{"name":"mirror"}]
+       and (.spec.template.spec.containers[0].args | [to_entries[] | select(.value == "--image-pull-secret") | .key] as $i
+            | [$i[] as $k | .[$k + 1]] == ["regcred","mirror"])'
   fi
   if "$HELM" template "$RELEASE" "$CHART_DIR" -n "$NS" --kube-version "$KUBE_VERSION" \
       --set replicas=2 --set leaderElection.enabled=false > /dev/null 2> "$WORK/le.err"; then

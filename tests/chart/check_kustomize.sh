@@ -56,6 +56,24 @@ expect "sync waves: Namespace -2, CRDs -1, ServiceAccount and RBAC 0, Deployment
 expect "CRDs use server-side apply and are never pruned by Argo CD" "$B" '
   [.[] | select(.kind == "CustomResourceDefinition") | .metadata.annotations["argocd.argoproj.io/sync-options"]] | unique == ["Prune=false,ServerSideApply=true"]'
 
+# `kustomize edit set image` changes only `images:`; the guard init container and the Jobs run
+# --operator-image, which must follow (kustomization.yaml's replacements).
+cp -r "$ROOT_DIR/manifests" "$WORK/reimaged"
+sed -i 's|^    newName: okami-operator$|    newName: registry.example.com/team/okami-operator|; s|^    newTag: .*$|    newTag: 9.9.9|' \
+  "$WORK/reimaged/kustomization.yaml"
+if ! "$KUBECTL" kustomize "$WORK/reimaged" > "$WORK/reimaged.yaml" 2> "$WORK/reimaged.err"; then
+  fail "kubectl kustomize of the base with another image failed: $(cat "$WORK/reimaged.err")"
+else
+  to_json "$WORK/reimaged.yaml" > "$WORK/reimaged.json"
+  expect "an image set with kustomize edit set image reaches --operator-image" "$WORK/reimaged.json" '
+    .[] | select(.kind == "Deployment") | .spec.template.spec.containers[0]
+    | .image == "registry.example.com/team/okami-operator:9.9.9"
+      and (.args | index("--operator-image") as $i | .[$i + 1] == "registry.example.com/team/okami-operator:9.9.9")'
+fi
+expect "the base's --operator-image is the Deployment's image" "$B" '
+  .[] | select(.kind == "Deployment") | .spec.template.spec.containers[0]
+  | .image as $img | .args | index("--operator-image") as $i | .[$i + 1] == $img'
+
 # The CRDs in the base are the files in crds/, apart from the Argo CD annotations and the base's
 # labels (the byte-for-byte copy is checked by check_crd_drift.sh).
 for crd in "$ROOT_DIR"/crds/*.yaml; do

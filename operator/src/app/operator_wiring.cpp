@@ -101,6 +101,7 @@ common::Result<std::unique_ptr<OperatorProcess>> OperatorProcess::create(const O
   ropts.signing_key = p->backup_key_;
   ropts.job_settings.operator_image = flags.operator_image;
   ropts.job_settings.pod_annotations = flags.job_pod_annotations;
+  ropts.job_settings.image_pull_secrets = flags.image_pull_secrets;
   BackupReconcilerOptions bopts;
   bopts.signing_key = p->backup_key_;
   bopts.job_settings = ropts.job_settings;

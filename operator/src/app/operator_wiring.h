@@ -42,6 +42,7 @@ struct OperatorFlags {
   std::string matrix_configmap;
   std::string backup_key_file;
   std::map<std::string, std::string> job_pod_annotations;
+  std::vector<std::string> image_pull_secrets;  // for --operator-image in stack namespaces
   std::string log_level = "info";
   bool log_json = false;
 };

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cctype>
 
 #include "kube/conditions.h"
@@ -28,6 +29,31 @@ std::string str(const Json& j, const char* key) { return kube::string_field(j, k
 
 std::string failure_text(const std::string& reported, const jobs::JobState& job) {
   return reported.empty() ? "the Job failed (" + job.message + ")" : reported;
+}
+
+std::string minutes_text(std::chrono::seconds s) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::minutes>(s).count()) + "m";
+}
+
+// The timeouts of a running Job, in the order they can strike.
+std::optional<BackupStep> job_timeout(const BackupProgress& f, const jobs::JobState& job,
+                                      const char* what, int64_t deadline_seconds) {
+  using K = BackupStep::Kind;
+  if (job.phase == jobs::JobState::Phase::kFailed && job.reason == "DeadlineExceeded") {
+    return BackupStep{K::kFail, "", kReasonJobDeadlineExceeded,
+                      std::string("the ") + what + " Job ran longer than its deadline (" +
+                          std::to_string(deadline_seconds / 3600) +
+                          "h) and was stopped; the backup gives up (quiesced writers start again)"};
+  }
+  if (job.phase == jobs::JobState::Phase::kRunning && f.job_waiting_for &&
+      *f.job_waiting_for >= f.job_start_timeout) {
+    std::string why = f.job_waiting_reason.empty() ? "" : " (" + f.job_waiting_reason + ")";
+    return BackupStep{K::kFail, "", kReasonJobNotStarted,
+                      std::string("the ") + what + " Job's pod did not start within " +
+                          minutes_text(f.job_start_timeout) + why +
+                          "; the Job is deleted and the backup gives up (quiesced writers start again)"};
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -58,6 +84,7 @@ BackupStep next_backup_step(const BackupProgress& f) {
   }
   if (f.phase == phase::kArchiving) {
     if (!f.archive_job) return {K::kCreateArchiveJob, "", "", "archiving the volumes"};
+    if (auto t = job_timeout(f, *f.archive_job, "archive", jobs::kArchiveDeadlineSeconds)) return *t;
     switch (f.archive_job->phase) {
       case jobs::JobState::Phase::kRunning:
         return {K::kWait, "", "", "archiving the volumes"};
@@ -73,6 +100,7 @@ BackupStep next_backup_step(const BackupProgress& f) {
   }
   if (f.phase == phase::kVerifying) {
     if (!f.verify_job) return {K::kCreateVerifyJob, "", "", "verifying the archive"};
+    if (auto t = job_timeout(f, *f.verify_job, "verify", jobs::kVerifyDeadlineSeconds)) return *t;
     switch (f.verify_job->phase) {
       case jobs::JobState::Phase::kRunning:
         return {K::kWait, "", "", "verifying the archive"};
@@ -104,6 +132,47 @@ Status apply_job_identity(kube::Client& client, const std::string& ns, const std
     if (!r) return common::fail(r.error());
   }
   return common::ok();
+}
+
+void BackupReconciler::observe_job_start(const Json& job, common::Clock::WallPoint now,
+                                         BackupProgress& f) const {
+  if (jobs::job_state(job).phase != jobs::JobState::Phase::kRunning) return;
+  const std::string job_name = str(job["metadata"], "name");
+  std::string waiting;
+  for (const auto& pod : stores_.stack.pods->list_namespace(str(job["metadata"], "namespace"))) {
+    const Json& meta = (*pod)["metadata"];
+    const Json labels = meta.value("labels", Json::object());
+    if (labels.value("job-name", "") != job_name &&
+        labels.value("batch.kubernetes.io/job-name", "") != job_name) {
+      continue;
+    }
+    const Json pod_status = pod->value("status", Json::object());
+    const std::string pod_phase = str(pod_status, "phase");
+    if (pod_phase == "Running" || pod_phase == "Succeeded" || pod_phase == "Failed") return;
+    for (const auto& c : pod_status.value("containerStatuses", Json::array())) {
+      const Json w = c.value("state", Json::object()).value("waiting", Json::object());
+      if (!str(w, "reason").empty()) {
+        waiting = str(w, "reason") + (str(w, "message").empty() ? "" : ": " + str(w, "message"));
+      }
+    }
+    if (waiting.empty()) {
+      for (const auto& c : pod_status.value("conditions", Json::array())) {
+        if (str(c, "type") == "PodScheduled" && str(c, "status") == "False") {
+          waiting = str(c, "reason") + (str(c, "message").empty() ? "" : ": " + str(c, "message"));
+        }
+      }
+    }
+  }
+  // Job status counts as well: a pod that ran and is gone already (status.ready, succeeded).
+  const Json job_status = job.value("status", Json::object());
+  if (job_status.value("ready", 0) > 0 || job_status.value("succeeded", 0) > 0 ||
+      job_status.value("failed", 0) > 0) {
+    return;
+  }
+  common::Clock::WallPoint created;
+  if (!common::parse_rfc3339(str(job["metadata"], "creationTimestamp"), &created)) return;
+  f.job_waiting_for = std::chrono::duration_cast<std::chrono::seconds>(now - created);
+  f.job_waiting_reason = waiting.empty() ? "no pod yet" : waiting;
 }
 
 BackupReconciler::BackupReconciler(kube::Client& client, BackupStores stores,
@@ -215,12 +284,29 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
     }
   }
 
+  f.job_start_timeout = options_.job_start_timeout;
+  const std::string current_job = f.phase == phase::kArchiving   ? archive_name
+                                  : f.phase == phase::kVerifying ? verify_name
+                                                                 : "";
+  if (!current_job.empty()) {
+    if (auto j = stores_.jobs->get(ref.ns, current_job)) {
+      observe_job_start(*j, now, f);
+    }
+  }
+
   const BackupStep step = next_backup_step(f);
   using K = BackupStep::Kind;
   switch (step.kind) {
     case K::kDone:
       return Action::await_change();
     case K::kFail:
+      if (step.reason == kReasonJobNotStarted) {
+        // A pod that starts after all would archive or verify for a backup already Failed.
+        kube::DeleteOptions opts;
+        opts.propagation_policy = "Background";
+        auto r = client_.remove(res::kJob, ref.ns, current_job, opts);
+        if (!r && r.error().code != ErrorCode::kNotFound) return common::fail(r.error());
+      }
       return finish(false, step.reason, step.message);
     case K::kVerified:
       return finish(true, "Verified", step.message);
@@ -269,6 +355,12 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
           if (auto s = patch_status(raw, Json{{"message", step.message}}); !s) return common::fail(s.error());
         }
         return Action::requeue(options_.quiesce_poll);
+      }
+      if (f.job_waiting_for) {
+        // Nothing may change while the pod waits (an image that never pulls): look again when
+        // the start timeout runs out.
+        const auto left = f.job_start_timeout - *f.job_waiting_for;
+        return Action::requeue(std::max<std::chrono::milliseconds>(left, std::chrono::seconds(1)));
       }
       return Action::await_change();
   }

@@ -32,6 +32,10 @@ struct BackupReconcilerOptions {
   std::chrono::milliseconds quiesce_poll{std::chrono::seconds(1)};
   // After the apiserver refused a request (Forbidden, Unauthorized): retried on this period.
   std::chrono::milliseconds forbidden_retry{std::chrono::seconds(30)};
+  // A Job whose pod is not running this long after the Job was created fails the backup
+  // (JobNotStarted): an image that cannot be pulled or a pod that cannot be scheduled must not
+  // hold a quiesced stack at zero replicas.
+  std::chrono::seconds job_start_timeout{std::chrono::minutes(10)};
 };
 
 // The phase an open backup should move to, from what is observed. Pure.
@@ -46,6 +50,12 @@ struct BackupProgress {
   std::optional<jobs::JobState> verify_job;
   std::optional<std::string> acceptance_error;  // set once the verify Job succeeded
   std::string reported_message;                 // status.message written by a Job
+  // The current phase's Job (archive while Archiving, verify while Verifying) while none of its
+  // pods has run yet: how long since the Job was created, and why its pod waits (the container's
+  // waiting reason or the scheduler's message). Unset once a pod runs or finished.
+  std::optional<std::chrono::seconds> job_waiting_for;
+  std::string job_waiting_reason;
+  std::chrono::seconds job_start_timeout{std::chrono::minutes(10)};
 };
 struct BackupStep {
   enum class Kind { kSetPhase, kCreateArchiveJob, kCreateVerifyJob, kWait, kFail, kVerified, kDone };
@@ -54,6 +64,10 @@ struct BackupStep {
   std::string reason;  // for kFail
   std::string message;
 };
+// Failure reasons of a backup whose Job could not do its work in time; either way the backup is
+// Failed, so a quiescing backup gives the writers back.
+inline constexpr const char* kReasonJobNotStarted = "JobNotStarted";
+inline constexpr const char* kReasonJobDeadlineExceeded = "JobDeadlineExceeded";
 BackupStep next_backup_step(const BackupProgress& facts);
 
 class BackupReconciler final : public kube::Reconciler {
@@ -70,6 +84,10 @@ class BackupReconciler final : public kube::Reconciler {
   common::Status patch_status(const kube::Json& backup, const kube::Json& status);
   common::Status ensure_identity(const std::string& ns, bool with_key);
   common::Status create_job(const kube::Json& job);
+  // Sets f.job_waiting_for/job_waiting_reason when `job` runs but none of its pods has (pods from
+  // the stack controller's pod cache, which holds every pod the operator labels).
+  void observe_job_start(const kube::Json& job, common::Clock::WallPoint now,
+                         BackupProgress& f) const;
 
   kube::Client& client_;
   BackupStores stores_;

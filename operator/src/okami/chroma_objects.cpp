@@ -26,6 +26,48 @@ std::string chroma_config_yaml() {
          "  migration_mode: \"apply\"\n";
 }
 
+// The 0.x image's CMD passes `--log-config ${CHROMA_LOG_CONFIG}`, and its default file defines a
+// RotatingFileHandler for chroma.log in the root-owned /chroma: uid 1000 cannot create it, and
+// logging.config.dictConfig creates every handler it defines, used or not. This one logs to the
+// console only: no file handler is defined at all.
+std::string chroma_log_config_yaml() {
+  return "version: 1\n"
+         "disable_existing_loggers: false\n"
+         "formatters:\n"
+         "  default:\n"
+         "    \"()\": uvicorn.logging.DefaultFormatter\n"
+         "    format: '%(levelprefix)s [%(asctime)s] %(message)s'\n"
+         "    use_colors: false\n"
+         "    datefmt: '%d-%m-%Y %H:%M:%S'\n"
+         "  access:\n"
+         "    \"()\": uvicorn.logging.AccessFormatter\n"
+         "    format: '%(levelprefix)s [%(asctime)s] %(client_addr)s - \"%(request_line)s\" "
+         "%(status_code)s'\n"
+         "    use_colors: false\n"
+         "    datefmt: '%d-%m-%Y %H:%M:%S'\n"
+         "handlers:\n"
+         "  default:\n"
+         "    class: logging.StreamHandler\n"
+         "    formatter: default\n"
+         "    stream: ext://sys.stderr\n"
+         "  access:\n"
+         "    class: logging.StreamHandler\n"
+         "    formatter: access\n"
+         "    stream: ext://sys.stdout\n"
+         "  console:\n"
+         "    class: logging.StreamHandler\n"
+         "    formatter: default\n"
+         "    stream: ext://sys.stdout\n"
+         "loggers:\n"
+         "  root:\n"
+         "    level: WARN\n"
+         "    handlers: [console]\n"
+         "  chromadb:\n"
+         "    level: INFO\n"
+         "  uvicorn:\n"
+         "    level: INFO\n";
+}
+
 bool token_auth(const v1alpha1::OkamiStack& stack, ChromaGeneration gen) {
   return gen == ChromaGeneration::kV0 && stack.spec.chroma.auth.enabled.value_or(true);
 }
@@ -49,10 +91,14 @@ Json chroma_service(const v1alpha1::OkamiStack& stack) {
   return svc;
 }
 
-Json chroma_config_map(const v1alpha1::OkamiStack& stack) {
+Json chroma_config_map(const v1alpha1::OkamiStack& stack, ChromaGeneration gen) {
   Json cm = owned_object("v1", "ConfigMap", ChildNames(stack.metadata.name).chroma_config, stack,
                          kChromaComponent);
-  cm["data"] = {{"config.yaml", chroma_config_yaml()}};
+  if (gen == ChromaGeneration::kV1) {
+    cm["data"] = {{"config.yaml", chroma_config_yaml()}};
+  } else {
+    cm["data"] = {{kChromaLogConfigKey, chroma_log_config_yaml()}};
+  }
   return cm;
 }
 
@@ -103,9 +149,19 @@ Json chroma_statefulset(const v1alpha1::OkamiStack& stack, const Inputs& inputs)
                       {"subPath", "config.yaml"},
                       {"readOnly", true}});
     volumes.push_back({{"name", "config"}, {"configMap", {{"name", names.chroma_config}}}});
-    hashed_config = chroma_config_map(stack)["data"];
+    hashed_config = chroma_config_map(stack, gen)["data"];
   } else {
     env.push_back(env_value("IS_PERSISTENT", "TRUE"));
+    env.push_back(env_value("CHROMA_LOG_CONFIG", std::string(kChromaLogConfigDir) + "/" +
+                                                     kChromaLogConfigKey));
+    mounts.push_back(
+        {{"name", "log-config"}, {"mountPath", kChromaLogConfigDir}, {"readOnly", true}});
+    volumes.push_back({{"name", "log-config"},
+                       {"configMap",
+                        {{"name", names.chroma_config},
+                         {"items", Json::array({{{"key", kChromaLogConfigKey},
+                                                 {"path", kChromaLogConfigKey}}})}}}});
+    hashed_config["logConfig"] = chroma_config_map(stack, gen)["data"];
     env.push_back(env_value("PERSIST_DIRECTORY", kChromaDataPathV0));
     env.push_back(env_value("ANONYMIZED_TELEMETRY", "FALSE"));
     if (token_auth(stack, gen)) {
@@ -114,7 +170,7 @@ Json chroma_statefulset(const v1alpha1::OkamiStack& stack, const Inputs& inputs)
       env.push_back(env_secret("CHROMA_SERVER_AUTHN_CREDENTIALS", inputs.chroma_token_secret,
                                kChromaTokenKey));
       env.push_back(env_value("CHROMA_AUTH_TOKEN_TRANSPORT_HEADER", "Authorization"));
-      hashed_config = {{"tokenSecret", inputs.chroma_token_secret}};
+      hashed_config["tokenSecret"] = inputs.chroma_token_secret;
     }
   }
 
@@ -141,7 +197,7 @@ Json chroma_statefulset(const v1alpha1::OkamiStack& stack, const Inputs& inputs)
       {"name", "guard"},
       {"image", inputs.operator_image},
       {"imagePullPolicy", "IfNotPresent"},
-      {"command", Json::array({kOperatorName})},
+      {"command", Json::array({kOperatorBinary})},
       {"args",
        Json::array({"guard", "--data", data_path, "--server-version", inputs.chroma_version})},
       {"volumeMounts",
@@ -161,6 +217,8 @@ Json chroma_statefulset(const v1alpha1::OkamiStack& stack, const Inputs& inputs)
                          {"initContainers", Json::array({guard})},
                          {"containers", Json::array({server})},
                          {"volumes", volumes}}}};
+  apply_pod_placement(pod_template, stack.spec.chroma.scheduling,
+                      pull_secret_names(stack, inputs.operator_image_pull_secrets));
   stamp_config_hash(pod_template, hashed_config);
 
   Json sts = owned_object("apps/v1", "StatefulSet", names.chroma, stack, kChromaComponent);

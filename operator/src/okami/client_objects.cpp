@@ -1,5 +1,7 @@
 #include "okami/client_objects.h"
 
+#include <algorithm>
+
 #include "okami/names.h"
 #include "okami/object_builders.h"
 
@@ -29,8 +31,12 @@ Json backup_pvc(const v1alpha1::OkamiStack& stack) {
 
 Json client_env(const v1alpha1::OkamiStack& stack, const Inputs& inputs) {
   const std::string ollama = ollama_base_url(stack);
+  // The same URL under every name a client library reads: OLLAMA_HOST (ollama-python),
+  // OLLAMA_API_BASE (LiteLLM, under CrewAI), and OKAMI's own names. Unset, they fall back to
+  // localhost:11434 silently.
   Json env =
-      Json::array({env_value("OLLAMA_BASE_URL", ollama), env_value("OLLAMA_API_BASE_URL", ollama),
+      Json::array({env_value("OLLAMA_HOST", ollama), env_value("OLLAMA_API_BASE", ollama),
+                   env_value("OLLAMA_BASE_URL", ollama), env_value("OLLAMA_API_BASE_URL", ollama),
                    env_value("CHROMA_HOST", chroma_host(stack)),
                    env_value("CHROMA_PORT", std::to_string(kChromaPort))});
   if (chroma_auth_mode(stack, inputs.chroma_version) == "Token") {
@@ -45,6 +51,17 @@ Json client_env(const v1alpha1::OkamiStack& stack, const Inputs& inputs) {
   env.push_back(env_value("EMBEDDING_MODEL", stack.spec.ollama.embedding_model));
   // CrewAI joins this onto the platform data dir; an absolute path puts memories on the volume.
   env.push_back(env_value("CREWAI_STORAGE_DIR", kClientStoragePath));
+  // uid 1000 has no passwd entry in the image, so HOME would be "/", which is not writable:
+  // anything caching under ~ (chromadb's default ONNX embedder in ~/.cache) needs a writable one.
+  // spec.client.env may choose other ones.
+  const auto user_sets = [&stack](const char* name) {
+    const auto& e = stack.spec.client.env;
+    return std::any_of(e.begin(), e.end(), [name](const auto& v) { return v.name == name; });
+  };
+  if (!user_sets("HOME")) env.push_back(env_value("HOME", kClientHomePath));
+  if (!user_sets("XDG_CACHE_HOME")) {
+    env.push_back(env_value("XDG_CACHE_HOME", std::string(kClientHomePath) + "/.cache"));
+  }
   for (const auto& e : stack.spec.client.env) env.push_back(e.to_json());
   return env;
 }
@@ -60,9 +77,16 @@ Json client_deployment(const v1alpha1::OkamiStack& stack, const Inputs& inputs) 
       {"imagePullPolicy", "IfNotPresent"},
       {"env", client_env(stack, inputs)},
       {"volumeMounts", Json::array({{{"name", "storage"}, {"mountPath", kClientStoragePath}},
-                                    {{"name", "tmp"}, {"mountPath", "/tmp"}}})},
+                                    {{"name", "tmp"}, {"mountPath", "/tmp"}},
+                                    {{"name", "home"}, {"mountPath", kClientHomePath}}})},
       {"resources", container_resources(spec.resources, {{"cpu", "100m"}, {"memory", "256Mi"}})},
       {"securityContext", container_security_context(true)}};
+
+  if (spec.health_check) {
+    Json probe = http_probe(spec.health_check->path.c_str(), "health", 10, 3);
+    probe["httpGet"]["port"] = spec.health_check->port;
+    app["readinessProbe"] = probe;
+  }
 
   Json labels = object_labels(stack, kClientComponent);
   labels[names::kLabelVersion] = version;
@@ -77,7 +101,24 @@ Json client_deployment(const v1alpha1::OkamiStack& stack, const Inputs& inputs) 
         {"volumes",
          Json::array({{{"name", "storage"},
                        {"persistentVolumeClaim", {{"claimName", names.client_storage_pvc}}}},
-                      {{"name", "tmp"}, {"emptyDir", {{"sizeLimit", "1Gi"}}}}})}}}};
+                      {{"name", "tmp"}, {"emptyDir", {{"sizeLimit", "1Gi"}}}},
+                      // Its own emptyDir, so the directory exists (and is writable) at start.
+                      {{"name", "home"}, {"emptyDir", {{"sizeLimit", "2Gi"}}}}})}}}};
+  apply_pod_placement(pod_template, spec.scheduling, pull_secret_names(stack));
+  Json& pod_spec = pod_template["spec"];
+  if (!pod_spec.contains("affinity") || !pod_spec["affinity"].contains("podAffinity")) {
+    // Prefer Chroma's node: the archive Job mounts both ReadWriteOnce volumes at once, and with
+    // WaitForFirstConsumer the client's volume is then provisioned where Chroma's is. A
+    // preference, not a rule: a client that cannot share the node still runs (README,
+    // "Troubleshooting").
+    pod_spec["affinity"]["podAffinity"] = {
+        {"preferredDuringSchedulingIgnoredDuringExecution",
+         Json::array({{{"weight", 100},
+                       {"podAffinityTerm",
+                        {{"labelSelector",
+                          {{"matchLabels", selector_labels(stack, kChromaComponent)}}},
+                         {"topologyKey", "kubernetes.io/hostname"}}}}})}};
+  }
   stamp_config_hash(pod_template, {{"chromaAuth", chroma_auth_mode(stack, inputs.chroma_version)}});
 
   const int64_t replicas = inputs.client_replicas

@@ -94,7 +94,7 @@ common::Result<std::vector<Json>> desired_objects(const v1alpha1::OkamiStack& in
   out.push_back(ollama_models_pvc(stack));
   out.push_back(client_storage_pvc(stack));
   out.push_back(backup_pvc(stack));
-  if (v1) out.push_back(chroma_config_map(stack));
+  out.push_back(chroma_config_map(stack, chroma_generation(inputs.chroma_version)));
   out.push_back(chroma_service(stack));
   out.push_back(ollama_service(stack));
   if (v1) out.push_back(chroma_network_policy(stack, inputs));

@@ -32,10 +32,20 @@ inline constexpr int kOllamaPort = 11434;
 inline constexpr const char* kChromaDataPathV0 = "/chroma/chroma";
 inline constexpr const char* kChromaDataPathV1 = "/data";
 inline constexpr const char* kChromaConfigPath = "/config.yaml";
+// 0.x: the console-only logging config (key of the <stack>-chroma-config ConfigMap), mounted in
+// this directory and named by CHROMA_LOG_CONFIG.
+inline constexpr const char* kChromaLogConfigKey = "log_config.yml";
+inline constexpr const char* kChromaLogConfigDir = "/etc/okami/chroma";
 inline constexpr const char* kOllamaHome = "/root/.ollama";
 inline constexpr const char* kOllamaModelsPath = "/root/.ollama/models";
 inline constexpr const char* kClientStoragePath = "/var/lib/okami/storage";
+// HOME of the client (uid 1000 has no passwd entry): an emptyDir of its own, so writable.
+inline constexpr const char* kClientHomePath = "/tmp/home";
 inline constexpr const char* kOperatorName = "okami-operator";
+// Where operator/Dockerfile puts the binary (its ENTRYPOINT; not on the image's PATH). The guard
+// init container and every Job run it by this absolute path; tests/chart/check_dockerfile.sh
+// holds the two together.
+inline constexpr const char* kOperatorBinary = "/okami-operator";
 inline constexpr const char* kPartOf = "okami";
 
 // Names of the child objects of one stack.
@@ -43,7 +53,7 @@ struct ChildNames {
   explicit ChildNames(const std::string& stack);
   std::string chroma;               // StatefulSet, Service, NetworkPolicy: <stack>-chroma
   std::string chroma_data_pvc;      // <stack>-chroma-data (never owned)
-  std::string chroma_config;        // ConfigMap (1.x): <stack>-chroma-config
+  std::string chroma_config;        // ConfigMap (1.x config, 0.x log config): <stack>-chroma-config
   std::string chroma_token_secret;  // Secret (0.x auth), default name: <stack>-chroma-token
   std::string ollama;               // Deployment, Service: <stack>-ollama
   std::string ollama_models_pvc;    // <stack>-ollama-models (never owned)
@@ -66,6 +76,9 @@ struct Inputs {
   std::string chroma_token_secret;
   // Image of this operator, for the guard init container.
   std::string operator_image;
+  // Secrets for pulling operator_image (the operator's --image-pull-secret), added to the Chroma
+  // pods, which run the guard, after the stack's own spec.imagePullSecrets.
+  std::vector<std::string> operator_image_pull_secrets;
   // Namespace the operator runs in: its pods (app.kubernetes.io/name=okami-operator) may reach a
   // 1.x Chroma through the NetworkPolicy. Empty: only the client pods may.
   std::string operator_namespace;

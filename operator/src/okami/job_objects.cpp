@@ -40,19 +40,20 @@ Json mount(const char* name, const char* path, bool read_only) {
 // A Job around one container running `okami-operator <args>`. Never retried by the Job
 // controller: the operator decides what a failure means (a backup is retaken, a migration step
 // is retried only when the admin asks).
-Json job(const std::string& name, const std::string& ns, const Json& labels, const Json& owner,
-         Json args, Json mounts, Json volumes, const JobSettings& settings) {
+Json job(const std::string& name, const v1alpha1::OkamiStack& stack, const Json& labels,
+         const Json& owner, Json args, Json mounts, Json volumes, int64_t deadline_seconds,
+         const JobSettings& settings) {
   Json container = {
       {"name", "okami-operator"},
       {"image", settings.operator_image},
       {"imagePullPolicy", "IfNotPresent"},
-      {"command", Json::array({desired::kOperatorName})},
+      {"command", Json::array({desired::kOperatorBinary})},
       {"args", std::move(args)},
       {"env", Json::array({{{"name", "TMPDIR"}, {"value", "/tmp"}}})},
       {"volumeMounts", std::move(mounts)},
       {"resources",
        {{"requests", {{"cpu", "100m"}, {"memory", "64Mi"}}}, {"limits", {{"memory", "512Mi"}}}}},
-      {"securityContext", desired::container_security_context(false)}};
+      {"securityContext", desired::container_security_context(true)}};
   container["securityContext"]["readOnlyRootFilesystem"] = true;
   container["volumeMounts"].push_back(mount("tmp", "/tmp", false));
   volumes.push_back({{"name", "tmp"}, {"emptyDir", Json::object()}});
@@ -62,21 +63,28 @@ Json job(const std::string& name, const std::string& ns, const Json& labels, con
     for (const auto& [k, v] : settings.pod_annotations) a[k] = v;
     pod_meta["annotations"] = a;
   }
-  // The data volumes belong to the Chroma image's root user; reading them needs the same uid,
-  // with every capability dropped and no privilege escalation.
+  // Chroma and the client run as uid/gid 1000 with fsGroup 1000, and so does every Job: the data
+  // it reads and writes (archives, restored files, moved memories) stays theirs, and fsGroup
+  // makes a fresh volume and the 0440 signing key readable. Every capability is dropped.
   Json pod_spec = {{"serviceAccountName", kJobServiceAccount},
                    {"restartPolicy", "Never"},
                    {"enableServiceLinks", false},
-                   {"securityContext", desired::pod_security_context(false)},
+                   {"securityContext", desired::pod_security_context(true)},
                    {"containers", Json::array({container})},
                    {"volumes", std::move(volumes)}};
+  Json pod_template = {{"metadata", pod_meta}, {"spec", pod_spec}};
+  // Job pods mount the Chroma volume (or the volumes that go with it): they go where Chroma goes.
+  desired::apply_pod_placement(pod_template, stack.spec.chroma.scheduling,
+                               desired::pull_secret_names(stack, settings.image_pull_secrets));
   Json j = {{"apiVersion", "batch/v1"},
             {"kind", "Job"},
-            {"metadata", {{"name", name}, {"namespace", ns}, {"labels", labels}}},
+            {"metadata",
+             {{"name", name}, {"namespace", stack.metadata.namespace_}, {"labels", labels}}},
             {"spec",
              {{"backoffLimit", 0},
+              {"activeDeadlineSeconds", deadline_seconds},
               {"ttlSecondsAfterFinished", 7 * 24 * 3600},
-              {"template", {{"metadata", pod_meta}, {"spec", pod_spec}}}}}};
+              {"template", pod_template}}}};
   if (!owner.is_null()) j["metadata"]["ownerReferences"] = owner;
   return j;
 }
@@ -153,9 +161,9 @@ Json archive_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
   Json volumes = Json::array({volume_for_claim("chroma-data", desired::active_chroma_data_pvc(stack), true),
                               volume_for_claim("client-storage", names.client_storage_pvc, true),
                               volume_for_claim("backups", names.backup_pvc, false)});
-  return job(job_name(backup.name, "archive"), stack.metadata.namespace_, labels,
+  return job(job_name(backup.name, "archive"), stack, labels,
              owner_ref("OkamiBackup", backup.name, backup.uid), std::move(args), std::move(mounts),
-             std::move(volumes), settings);
+             std::move(volumes), kArchiveDeadlineSeconds, settings);
 }
 
 namespace {
@@ -163,7 +171,8 @@ Json key_volume() {
   return {{"name", "signing-key"},
           {"secret",
            {{"secretName", kSigningKeySecret},
-            {"defaultMode", 0400},
+            // Group-readable: the pod's fsGroup (1000) owns the file, the process runs in it.
+            {"defaultMode", 0440},
             {"items", Json::array({{{"key", kSigningKeyItem}, {"path", kSigningKeyItem}}})}}}};
 }
 std::string key_file() { return std::string(kSigningKeyMount) + "/" + kSigningKeyItem; }
@@ -180,9 +189,9 @@ Json verify_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
   Json mounts = Json::array({mount("backups", kBackupsMount, true),
                              mount("signing-key", kSigningKeyMount, true)});
   Json volumes = Json::array({volume_for_claim("backups", names.backup_pvc, true), key_volume()});
-  return job(job_name(backup.name, "verify"), stack.metadata.namespace_, labels,
+  return job(job_name(backup.name, "verify"), stack, labels,
              owner_ref("OkamiBackup", backup.name, backup.uid), std::move(args), std::move(mounts),
-             std::move(volumes), settings);
+             std::move(volumes), kVerifyDeadlineSeconds, settings);
 }
 
 std::string migration_verify_job_name(const std::string& stack, const std::string& to_version) {
@@ -205,9 +214,10 @@ Json migration_verify_job(const BackupRef& backup, const v1alpha1::OkamiStack& s
   Json mounts = Json::array({mount("backups", kBackupsMount, true),
                              mount("signing-key", kSigningKeyMount, true)});
   Json volumes = Json::array({volume_for_claim("backups", names.backup_pvc, true), key_volume()});
-  return job(migration_verify_job_name(stack.metadata.name, to_version), stack.metadata.namespace_,
-             labels, owner_ref(v1alpha1::kOkamiStackKind, stack.metadata.name, stack.metadata.uid),
-             std::move(args), std::move(mounts), std::move(volumes), settings);
+  return job(migration_verify_job_name(stack.metadata.name, to_version), stack, labels,
+             owner_ref(v1alpha1::kOkamiStackKind, stack.metadata.name, stack.metadata.uid),
+             std::move(args), std::move(mounts), std::move(volumes),
+             kMigrationVerifyDeadlineSeconds, settings);
 }
 
 std::string restore_job_name(const std::string& stack, const std::string& backup) {
@@ -225,9 +235,10 @@ Json restore_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
                              mount("target", kRestoreTargetMount, false)});
   Json volumes = Json::array({volume_for_claim("backups", names.backup_pvc, true),
                               volume_for_claim("target", desired::active_chroma_data_pvc(stack), false)});
-  return job(restore_job_name(stack.metadata.name, backup.name), stack.metadata.namespace_, labels,
+  return job(restore_job_name(stack.metadata.name, backup.name), stack, labels,
              owner_ref(v1alpha1::kOkamiStackKind, stack.metadata.name, stack.metadata.uid),
-             std::move(args), std::move(mounts), std::move(volumes), settings);
+             std::move(args), std::move(mounts), std::move(volumes), kRestoreDeadlineSeconds,
+             settings);
 }
 
 std::string memory_reset_job_name(const std::string& stack, const std::string& token) {
@@ -241,9 +252,10 @@ Json memory_reset_job(const v1alpha1::OkamiStack& stack, const std::string& toke
   Json args = Json::array({"reset-memories", "--storage", kMemorySourceMount, "--token", token});
   Json mounts = Json::array({mount("client-storage", kMemorySourceMount, false)});
   Json volumes = Json::array({volume_for_claim("client-storage", names.client_storage_pvc, false)});
-  return job(memory_reset_job_name(stack.metadata.name, token), stack.metadata.namespace_, labels,
+  return job(memory_reset_job_name(stack.metadata.name, token), stack, labels,
              owner_ref(v1alpha1::kOkamiStackKind, stack.metadata.name, stack.metadata.uid),
-             std::move(args), std::move(mounts), std::move(volumes), settings);
+             std::move(args), std::move(mounts), std::move(volumes), kMemoryResetDeadlineSeconds,
+             settings);
 }
 
 JobState job_state(const Json& job) {
@@ -258,7 +270,8 @@ JobState job_state(const Json& job) {
     }
     if (type == "Failed") {
       s.phase = JobState::Phase::kFailed;
-      s.message = c.value("reason", "") + ": " + c.value("message", "");
+      s.reason = c.value("reason", "");
+      s.message = s.reason + ": " + c.value("message", "");
       return s;
     }
   }

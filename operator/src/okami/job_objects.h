@@ -37,11 +37,28 @@ struct JobSettings {
   std::string operator_image;
   // Extra annotations on every Job pod (e.g. a service mesh's injection opt-out).
   std::map<std::string, std::string> pod_annotations;
+  // Secrets for pulling operator_image (the operator's --image-pull-secret), added to every Job
+  // pod after the stack's spec.imagePullSecrets. They must exist in the stack's namespace.
+  std::vector<std::string> image_pull_secrets;
 };
+
+// activeDeadlineSeconds of each Job kind: a Job whose pod never starts, or hangs, fails instead
+// of holding a quiesced stack at zero replicas forever. Archive, verify and restore read or write
+// the whole data set, so they get hours; the others are quick.
+inline constexpr int64_t kArchiveDeadlineSeconds = 6 * 3600;
+inline constexpr int64_t kVerifyDeadlineSeconds = 6 * 3600;
+inline constexpr int64_t kRestoreDeadlineSeconds = 6 * 3600;
+inline constexpr int64_t kMigrationVerifyDeadlineSeconds = 2 * 3600;
+inline constexpr int64_t kMemoryResetDeadlineSeconds = 30 * 60;
 
 // A Job or pod name derived from `base` and `suffix`, at most 63 characters (a label value):
 // "<base>-<suffix>", or a truncated base with a short hash of the whole when too long.
 std::string job_name(const std::string& base, const std::string& suffix);
+
+// Every Job pod runs as the uid/gid the Chroma server and the client run as (1000, fsGroup 1000,
+// non-root): it reads and writes their volumes, and fsGroup makes a fresh volume and the
+// signing key (mode 0440) accessible. Job pods take spec.chroma's scheduling fields (they mount
+// the Chroma volume) and the pull secrets of the stack and of JobSettings.
 
 // ServiceAccount, Role and RoleBinding for Job pods in `ns`.
 std::vector<Json> job_identity(const std::string& ns);
@@ -93,6 +110,7 @@ struct JobState {
   enum class Phase { kRunning, kSucceeded, kFailed };
   Phase phase = Phase::kRunning;
   std::string message;  // the Failed condition's reason and message
+  std::string reason;   // the Failed condition's reason ("DeadlineExceeded", "BackoffLimitExceeded")
 };
 JobState job_state(const Json& job);
 

@@ -2,6 +2,8 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+
 #include "okami/desired_state.h"
 #include "okami/names.h"
 
@@ -102,6 +104,44 @@ std::string config_hash(const Json& value) {
 void stamp_config_hash(Json& pod_template, const Json& extra) {
   const Json basis = {{"pod", pod_template["spec"]}, {"config", extra}};
   pod_template["metadata"]["annotations"][kConfigHashAnnotation] = config_hash(basis);
+}
+
+std::vector<std::string> pull_secret_names(const v1alpha1::OkamiStack& stack,
+                                           const std::vector<std::string>& extra) {
+  std::vector<std::string> out;
+  const auto add = [&out](const std::string& name) {
+    if (!name.empty() && std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+  };
+  for (const auto& s : stack.spec.image_pull_secrets) add(s.name);
+  for (const auto& s : extra) add(s);
+  return out;
+}
+
+void apply_pod_placement(Json& pod_template, const v1alpha1::PodScheduling& s,
+                         const std::vector<std::string>& pull_secrets) {
+  Json& meta = pod_template["metadata"];
+  for (const auto& [k, v] : s.pod_labels) {
+    if (!meta["labels"].contains(k)) meta["labels"][k] = v;
+  }
+  for (const auto& [k, v] : s.pod_annotations) {
+    if (!meta.contains("annotations") || !meta["annotations"].contains(k)) {
+      meta["annotations"][k] = v;
+    }
+  }
+  Json& spec = pod_template["spec"];
+  if (!s.node_selector.empty()) spec["nodeSelector"] = s.node_selector;
+  if (!s.tolerations.empty()) {
+    Json t = Json::array();
+    for (const auto& x : s.tolerations) t.push_back(x.to_json());
+    spec["tolerations"] = t;
+  }
+  if (s.affinity && !s.affinity->empty()) spec["affinity"] = *s.affinity;
+  if (s.priority_class_name) spec["priorityClassName"] = *s.priority_class_name;
+  if (!pull_secrets.empty()) {
+    Json refs = Json::array();
+    for (const auto& name : pull_secrets) refs.push_back({{"name", name}});
+    spec["imagePullSecrets"] = refs;
+  }
 }
 
 std::string base64(const std::string& bytes) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "kube/client.h"
 #include "okami/v1alpha1/okamistack.h"
@@ -46,6 +47,17 @@ Json container_resources(const v1alpha1::ResourceRequirements& user, const Json&
 std::string config_hash(const Json& value);
 // Sets template.metadata.annotations[kConfigHashAnnotation] from the pod spec plus `extra`.
 void stamp_config_hash(Json& pod_template, const Json& extra);
+
+// The stack's spec.imagePullSecrets names followed by `extra` (the operator's own, for pods that
+// run its image), without duplicates, in that order.
+std::vector<std::string> pull_secret_names(const v1alpha1::OkamiStack& stack,
+                                           const std::vector<std::string>& extra = {});
+// Applies one component's scheduling fields (nodeSelector, tolerations, affinity,
+// priorityClassName, podLabels, podAnnotations) and `pull_secrets` to a pod template
+// ({metadata, spec}). The operator's own labels and annotations already on the template win over
+// podLabels/podAnnotations (validation rejects such keys; this keeps selectors intact regardless).
+void apply_pod_placement(Json& pod_template, const v1alpha1::PodScheduling& scheduling,
+                         const std::vector<std::string>& pull_secrets);
 
 std::string base64(const std::string& bytes);
 Json http_probe(const char* path, const char* port_name, int period_seconds, int failure_threshold);

@@ -84,6 +84,13 @@ Json ollama_deployment(const v1alpha1::OkamiStack& stack) {
         {"volumes",
          Json::array({{{"name", "models"},
                        {"persistentVolumeClaim", {{"claimName", names.ollama_models_pvc}}}}})}}}};
+  if (gpus == 0) {
+    // The image sets NVIDIA_VISIBLE_DEVICES=all: on a node whose default runtime is nvidia, a
+    // CPU-only server would otherwise see every GPU without having been scheduled for one.
+    pod_template["spec"]["containers"][0]["env"].push_back(
+        {{"name", "NVIDIA_VISIBLE_DEVICES"}, {"value", "void"}});
+  }
+  apply_pod_placement(pod_template, spec.scheduling, pull_secret_names(stack));
   stamp_config_hash(pod_template, Json::object());
 
   Json dep = owned_object("apps/v1", "Deployment", names.ollama, stack, kOllamaComponent);

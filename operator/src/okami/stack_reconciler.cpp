@@ -15,8 +15,10 @@
 #include "okami/compatibility_gate.h"
 #include "okami/desired_state.h"
 #include "okami/names.h"
+#include "okami/object_builders.h"
 #include "okami/resource_types.h"
 #include "okami/semver.h"
+#include "okami/stale_revision_pods.h"
 #include "okami/stack_status.h"
 #include "okami/v1alpha1/okamistack.h"
 
@@ -82,6 +84,41 @@ void StackReconciler::event(const Json& stack, kube::EventType type, const std::
     spdlog::warn("event {} for {}/{} not recorded: {}", reason, str(stack["metadata"], "namespace"),
                  str(stack["metadata"], "name"), s.error().describe());
   }
+}
+
+common::Result<bool> StackReconciler::replace_stale_chroma_pods(const Json& raw,
+                                                                const v1alpha1::OkamiStack& stack) {
+  const std::string& ns = stack.metadata.namespace_;
+  auto sts = stores_.statefulsets->get(ns, desired::ChildNames(stack.metadata.name).chroma);
+  if (!sts) return false;
+  const Json selector = desired::selector_labels(stack, desired::kChromaComponent);
+  std::vector<Json> pods;
+  for (const auto& pod : stores_.pods->list_namespace(ns)) {
+    const Json labels = (*pod)["metadata"].value("labels", Json::object());
+    bool match = true;
+    for (const auto& [k, v] : selector.items()) match = match && labels.value(k, "") == v;
+    if (match) pods.push_back(*pod);
+  }
+  const auto stale =
+      stale_revision_pods(*sts, pods, clock_.wall_now(), options_.stale_pod_grace);
+  const std::string update_revision =
+      str((*sts).value("status", Json::object()), "updateRevision");
+  for (const auto& p : stale) {
+    kube::DeleteOptions opts;
+    opts.precondition_uid = p.uid;
+    auto r = client_.remove(res::kPod, ns, p.name, opts);
+    if (!r) {
+      // Gone or already replaced (another uid): nothing left to do for it.
+      if (r.error().code == ErrorCode::kNotFound || r.error().code == ErrorCode::kConflict) continue;
+      return common::fail(r.error());
+    }
+    event(raw, kube::EventType::kNormal, "ReplacedStalePod",
+          "Deleted Chroma pod " + p.name + ": not Ready on the StatefulSet's old revision " +
+              p.revision + " (current " + update_revision +
+              "), which the StatefulSet does not replace by itself; it is recreated from the "
+              "current template");
+  }
+  return !stale.empty();
 }
 
 Status StackReconciler::write_status(const Json& stack, const Json& status) {
@@ -702,6 +739,7 @@ kube::ReconcileResult StackReconciler::reconcile_stack(const kube::ObjectRef& re
   // What to run now.
   desired::Inputs inputs = desired::steady_state_inputs(stack, options_.operator_image);
   inputs.operator_namespace = options_.operator_namespace;
+  inputs.operator_image_pull_secrets = options_.job_settings.image_pull_secrets;
   const bool quiesced_for_backup = !take && !obs.quiescing_backup.empty();
   const bool hold = std::holds_alternative<upgrade::Blocked>(decision) ||
                     std::holds_alternative<upgrade::StepFailed>(decision) || take != nullptr ||
@@ -784,6 +822,12 @@ kube::ReconcileResult StackReconciler::reconcile_stack(const kube::ObjectRef& re
     return Action::await_change();
   }
   if (take && *applied > 0) common::failpoint("after-step-effect");
+  if (*applied == 0) {
+    // Only once the StatefulSet holds the template just built: its updateRevision is current.
+    auto replaced = replace_stale_chroma_pods(raw, stack);
+    if (!replaced) return common::fail(replaced.error());
+    if (*replaced) return Action::requeue(std::chrono::seconds(1));
+  }
   if (obs.data_format.empty() && !hold && *applied > 0) {
     // The PVC was just created: mark it on the next pass, before Chroma can become ready.
     return Action::requeue(std::chrono::milliseconds(200));

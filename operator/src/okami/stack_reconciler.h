@@ -38,6 +38,9 @@ struct StackReconcilerOptions {
   // The HMAC key that signs verification results (empty: nothing verifies, migrations block).
   std::string signing_key;
   jobs::JobSettings job_settings;
+  // A Chroma pod not Ready on an old StatefulSet revision this long is deleted, so the
+  // StatefulSet recreates it from the current template.
+  std::chrono::seconds stale_pod_grace{std::chrono::minutes(2)};
 };
 
 // Proves an OkamiBackup's signed verification result authentic (see backup_acceptance.h).
@@ -94,6 +97,10 @@ class StackReconciler final : public kube::Reconciler {
                                     const upgrade::TakeStep& step, const upgrade::PlanInput& in);
   void event(const kube::Json& stack, kube::EventType type, const std::string& reason,
              const std::string& note);
+  // Deletes the stack's Chroma pods that are stuck not Ready on an old revision of the
+  // StatefulSet (stale_revision_pods.h), with an Event each. True when it deleted one.
+  common::Result<bool> replace_stale_chroma_pods(const kube::Json& raw,
+                                                 const v1alpha1::OkamiStack& stack);
 
   kube::Client& client_;
   StackStores stores_;

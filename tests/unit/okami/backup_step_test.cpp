@@ -16,7 +16,13 @@ BackupProgress open_backup(const std::string& phase) {
   return f;
 }
 
-jobs::JobState job(JP p, const std::string& message = "") { return {p, message}; }
+jobs::JobState job(JP p, const std::string& message = "", const std::string& reason = "") {
+  jobs::JobState s;
+  s.phase = p;
+  s.message = message;
+  s.reason = reason;
+  return s;
+}
 
 TEST(BackupStep, NewBackupQuiescesUnlessToldNotTo) {
   auto f = open_backup("");
@@ -69,6 +75,45 @@ TEST(BackupStep, OnlyAnAcceptedSignedResultIsVerified) {
   s = next_backup_step(f);
   EXPECT_EQ(s.reason, "VerificationFailed");
   EXPECT_NE(s.message.find("BackoffLimitExceeded"), std::string::npos);
+}
+
+TEST(BackupStep, AJobWhosePodNeverStartsFailsTheBackupAfterTheStartTimeout) {
+  using std::chrono::minutes;
+  for (const char* phase : {"Archiving", "Verifying"}) {
+    auto f = open_backup(phase);
+    (std::string(phase) == "Archiving" ? f.archive_job : f.verify_job) = job(JP::kRunning);
+    f.archive_reported = true;
+    f.job_start_timeout = minutes(10);
+    f.job_waiting_for = minutes(9);
+    f.job_waiting_reason = "ImagePullBackOff: Back-off pulling image";
+    EXPECT_EQ(next_backup_step(f).kind, K::kWait) << phase;
+    f.job_waiting_for = minutes(10);
+    const auto s = next_backup_step(f);
+    EXPECT_EQ(s.kind, K::kFail) << phase;
+    EXPECT_EQ(s.reason, "JobNotStarted") << phase;
+    EXPECT_NE(s.message.find("ImagePullBackOff"), std::string::npos) << s.message;
+    EXPECT_NE(s.message.find("10m"), std::string::npos) << s.message;
+    // A pod that runs is never timed out by the operator (the Job's deadline covers it).
+    f.job_waiting_for.reset();
+    EXPECT_EQ(next_backup_step(f).kind, K::kWait) << phase;
+  }
+}
+
+TEST(BackupStep, AJobPastItsDeadlineFailsTheBackupWithItsOwnReason) {
+  auto f = open_backup("Archiving");
+  f.archive_job = job(JP::kFailed, "DeadlineExceeded: Job was active longer than specified deadline",
+                      "DeadlineExceeded");
+  auto s = next_backup_step(f);
+  EXPECT_EQ(s.kind, K::kFail);
+  EXPECT_EQ(s.reason, "JobDeadlineExceeded");
+  EXPECT_NE(s.message.find("archive Job ran longer than its deadline (6h)"), std::string::npos)
+      << s.message;
+  f = open_backup("Verifying");
+  f.verify_job = job(JP::kFailed, "DeadlineExceeded: x", "DeadlineExceeded");
+  EXPECT_EQ(next_backup_step(f).reason, "JobDeadlineExceeded");
+  // Any other failure keeps its reason.
+  f.verify_job = job(JP::kFailed, "BackoffLimitExceeded: x", "BackoffLimitExceeded");
+  EXPECT_EQ(next_backup_step(f).reason, "VerificationFailed");
 }
 
 TEST(BackupStep, FinishedBackupsAreLeftAlone) {

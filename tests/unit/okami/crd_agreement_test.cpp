@@ -118,8 +118,23 @@ Json full_stack() {
                "resources": {"requests": {"cpu": "100m"}, "limits": {"memory": "1Gi"}}},
     "backup": {"storage": {"size": "20Gi", "storageClassName": "fast"}},
     "restore": {"fromBackup": "okami-before-chroma-1"},
-    "paused": false
+    "paused": false,
+    "imagePullSecrets": [{"name": "registry-cred"}]
   })"));
+  const Json scheduling = Json::parse(R"({
+    "nodeSelector": {"type": "kwok"},
+    "tolerations": [{"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"},
+                    {"key": "gpu", "operator": "Equal", "value": "a100", "effect": "NoExecute",
+                     "tolerationSeconds": 60}],
+    "affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {}},
+                 "podAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": []},
+                 "podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": []}},
+    "priorityClassName": "okami-high",
+    "podLabels": {"team": "search"},
+    "podAnnotations": {"example.com/owner": "search"}
+  })");
+  for (const char* c : {"chroma", "ollama", "client"}) in["spec"][c].merge_patch(scheduling);
+  in["spec"]["client"]["healthCheck"] = {{"path", "/healthz"}, {"port", 8080}};
   in["spec"]["client"]["env"] = Json::parse(R"([
     {"name": "LOG_LEVEL", "value": "INFO"},
     {"name": "LLM_KEY", "valueFrom": {"secretKeyRef": {"name": "llm", "key": "key", "optional": false}}},
@@ -259,6 +274,15 @@ TEST(CrdAgreement, SchemaPatternsAreTheOnesTheOperatorChecks) {
   EXPECT_EQ(pattern("/client/properties/env/items/properties/name"), patterns::kEnvVarName);
   EXPECT_EQ(pattern("/backup/properties/schedule"), patterns::kCron);
   EXPECT_EQ(pattern("/restore/properties/fromBackup"), patterns::kDns1123Subdomain);
+  for (const char* c : {"/chroma", "/ollama", "/client"}) {
+    const std::string p = std::string(c) + "/properties/";
+    EXPECT_EQ(pattern(p + "nodeSelector/additionalProperties"), patterns::kLabelValue) << c;
+    EXPECT_EQ(pattern(p + "podLabels/additionalProperties"), patterns::kLabelValue) << c;
+    EXPECT_EQ(pattern(p + "tolerations/items/properties/value"), patterns::kLabelValue) << c;
+    EXPECT_EQ(pattern(p + "priorityClassName"), patterns::kDns1123Subdomain) << c;
+  }
+  EXPECT_EQ(pattern("/client/properties/healthCheck/properties/path"), patterns::kHttpPath);
+  EXPECT_EQ(pattern("/imagePullSecrets/items/properties/name"), patterns::kDns1123Subdomain);
 
   const Json backup_spec = backup_schema()["properties"]["spec"]["properties"];
   EXPECT_EQ(backup_spec["stackRef"]["pattern"], patterns::kDns1035Label);
@@ -277,6 +301,8 @@ TEST(CrdAgreement, IntegerRangesInTheSchemaAreEnforcedByTheOperator) {
           const int64_t limit = s[bound].get<int64_t>();
           const int64_t outside = std::string(bound) == "minimum" ? limit - 1 : limit + 1;
           Json in = minimal_stack();
+          // A health check needs its path too.
+          if (path == "spec.client.healthCheck.port") in["spec"]["client"]["healthCheck"]["path"] = "/healthz";
           in[Json::json_pointer(pointer)] = outside;
           auto stack = OkamiStack::load(in);
           ASSERT_FALSE(stack.has_value()) << path << " = " << outside << " was accepted";
@@ -301,6 +327,22 @@ TEST(CrdAgreement, ReservedClientEnvIsTheListTheSchemaForbids) {
   }
   const std::set<std::string> in_cpp(kReservedClientEnv.begin(), kReservedClientEnv.end());
   EXPECT_EQ(in_rule, in_cpp);
+}
+
+TEST(CrdAgreement, ReservedPodLabelsAreTheListTheSchemaForbids) {
+  const std::set<std::string> in_cpp(std::begin(kReservedPodLabels), std::end(kReservedPodLabels));
+  for (const char* c : {"chroma", "ollama", "client"}) {
+    const Json labels =
+        stack_schema()["properties"]["spec"]["properties"][c]["properties"]["podLabels"];
+    const std::string rule = labels["x-kubernetes-validations"][0]["rule"].get<std::string>();
+    std::set<std::string> in_rule;
+    const std::regex quoted("'([a-z./-]+)' in self");
+    for (auto it = std::sregex_iterator(rule.begin(), rule.end(), quoted);
+         it != std::sregex_iterator(); ++it) {
+      in_rule.insert((*it)[1]);
+    }
+    EXPECT_EQ(in_rule, in_cpp) << c;
+  }
 }
 
 TEST(CrdAgreement, PhasesAreTheSchemaEnums) {

@@ -93,8 +93,40 @@ TEST(DesiredState, SampleAt0523RunsTheZeroXServerWithTokenAuth) {
   EXPECT_EQ(chroma["ports"][0]["containerPort"], 8000);
   EXPECT_EQ(chroma["readinessProbe"]["httpGet"]["port"], chroma["ports"][0]["name"]);
   EXPECT_EQ(sts["spec"]["replicas"], 1);
-  EXPECT_FALSE(has(objects, "ConfigMap"));
   EXPECT_FALSE(has(objects, "NetworkPolicy"));
+}
+
+TEST(DesiredState, ZeroXLogsToTheConsoleOnlySoANonRootServerStarts) {
+  // chromadb/chroma:0.5.23's CMD passes --log-config ${CHROMA_LOG_CONFIG}; its default config
+  // defines a file handler for /chroma/chroma.log, which uid 1000 cannot create.
+  const auto objects = objects_for(sample());
+  const Json& cm = find(objects, "ConfigMap", "okami-chroma-config");
+  const std::string config = cm["data"]["log_config.yml"];
+  EXPECT_EQ(config.find("FileHandler"), std::string::npos) << config;
+  EXPECT_EQ(config.find("filename"), std::string::npos) << config;
+  EXPECT_EQ(config.find("  file:"), std::string::npos) << config;
+  EXPECT_NE(config.find("uvicorn.logging.DefaultFormatter"), std::string::npos);
+  EXPECT_NE(config.find("handlers: [console]"), std::string::npos);
+  const Json& sts = find(objects, "StatefulSet", "okami-chroma");
+  const Json& chroma = first_container(sts);
+  EXPECT_EQ(env_of(chroma).at("CHROMA_LOG_CONFIG"), "/etc/okami/chroma/log_config.yml");
+  bool mounted = false;
+  for (const auto& m : chroma["volumeMounts"]) {
+    if (m["mountPath"] == "/etc/okami/chroma") mounted = m["readOnly"] == true;
+  }
+  EXPECT_TRUE(mounted);
+  bool volume = false;
+  for (const auto& v : pod_spec(sts)["volumes"]) {
+    if (v.contains("configMap")) {
+      volume = v["configMap"]["name"] == "okami-chroma-config" &&
+               v["configMap"]["items"][0]["key"] == "log_config.yml";
+    }
+  }
+  EXPECT_TRUE(volume);
+  // 1.x has no such file: the ConfigMap holds its config.yaml only.
+  const auto v1 = objects_for(sample("1.0.15"));
+  EXPECT_FALSE(find(v1, "ConfigMap", "okami-chroma-config")["data"].contains("log_config.yml"));
+  EXPECT_EQ(env_of(first_container(find(v1, "StatefulSet", "okami-chroma"))).count("CHROMA_LOG_CONFIG"), 0u);
 }
 
 TEST(DesiredState, SampleAt1xRunsTheConfigFileLayoutBehindANetworkPolicy) {
@@ -163,7 +195,7 @@ TEST(DesiredState, GuardInitContainerChecksTheDataBeforeTheServerStarts) {
     const Json& guard = spec["initContainers"][0];
     const std::string mount = version[0] == '0' ? "/chroma/chroma" : "/data";
     EXPECT_EQ(guard["image"], kOperatorImage);
-    EXPECT_EQ(guard["command"], Json::array({"okami-operator"}));
+    EXPECT_EQ(guard["command"], Json::array({"/okami-operator"}));
     EXPECT_EQ(guard["args"], Json::array({"guard", "--data", mount, "--server-version", version}));
     EXPECT_EQ(guard["volumeMounts"][0]["mountPath"], mount);
     EXPECT_EQ(guard["volumeMounts"][0]["readOnly"], true);
@@ -216,8 +248,16 @@ TEST(DesiredState, ClientEnvironmentIsDerivedFromTheStack) {
   const auto objects = objects_for(sample());
   const Json& app = first_container(find(objects, "Deployment", "okami-client"));
   const auto env = env_of(app);
-  EXPECT_EQ(env.at("OLLAMA_BASE_URL"), "http://okami-ollama.okami.svc:11434");
-  EXPECT_EQ(env.at("OLLAMA_API_BASE_URL"), "http://okami-ollama.okami.svc:11434");
+  // Every name a client library reads: ollama-python (OLLAMA_HOST), LiteLLM (OLLAMA_API_BASE).
+  for (const char* name : {"OLLAMA_HOST", "OLLAMA_API_BASE", "OLLAMA_BASE_URL", "OLLAMA_API_BASE_URL"}) {
+    EXPECT_EQ(env.at(name), "http://okami-ollama.okami.svc:11434") << name;
+  }
+  // uid 1000 has no passwd entry: HOME and the cache live on the writable /tmp emptyDir.
+  EXPECT_EQ(env.at("HOME"), "/tmp/home");
+  EXPECT_EQ(env.at("XDG_CACHE_HOME"), "/tmp/home/.cache");
+  bool home_mounted = false;
+  for (const auto& m : app["volumeMounts"]) home_mounted = home_mounted || m["mountPath"] == "/tmp/home";
+  EXPECT_TRUE(home_mounted);
   EXPECT_EQ(env.at("CHROMA_HOST"), "okami-chroma.okami.svc");
   EXPECT_EQ(env.at("CHROMA_PORT"), "8000");
   EXPECT_EQ(env.at("CHROMA_AUTH_TOKEN"), "secret:okami-chroma-token/token");
@@ -251,6 +291,122 @@ TEST(DesiredState, OllamaServesOnAllInterfacesWithItsModelsOnTheVolume) {
             "/bin/ollama show 'mxbai-embed-large' >/dev/null");
   EXPECT_EQ(ollama["resources"]["limits"]["nvidia.com/gpu"], 2);
   EXPECT_EQ(dep["spec"]["strategy"]["type"], "Recreate");
+}
+
+TEST(DesiredState, ACpuOnlyOllamaSeesNoGpu) {
+  const auto cpu = env_of(first_container(find(objects_for(sample()), "Deployment", "okami-ollama")));
+  EXPECT_EQ(cpu.at("NVIDIA_VISIBLE_DEVICES"), "void");
+  OkamiStack gpu_stack = sample();
+  gpu_stack.spec.ollama.gpu.count = 1;
+  const auto gpu = env_of(first_container(find(objects_for(gpu_stack), "Deployment", "okami-ollama")));
+  EXPECT_EQ(gpu.count("NVIDIA_VISIBLE_DEVICES"), 0u);
+}
+
+TEST(DesiredState, ClientEnvMayChooseItsOwnHome) {
+  Json in = v1alpha1::testing::sample_stack();
+  in["spec"]["client"]["env"] = Json::parse(R"([{"name": "HOME", "value": "/var/lib/okami/storage/home"}])");
+  auto stack = OkamiStack::load(in);
+  ASSERT_TRUE(stack) << stack.error().describe();
+  const Json& app = first_container(find(objects_for(*stack), "Deployment", "okami-client"));
+  int homes = 0;
+  for (const auto& e : app["env"]) homes += e["name"] == "HOME" ? 1 : 0;
+  EXPECT_EQ(homes, 1);
+  EXPECT_EQ(env_of(app).at("HOME"), "/var/lib/okami/storage/home");
+  EXPECT_EQ(env_of(app).at("XDG_CACHE_HOME"), "/tmp/home/.cache");
+}
+
+TEST(DesiredState, ClientHealthCheckBecomesItsReadinessProbeOnlyWhenSet) {
+  const Json& plain = first_container(find(objects_for(sample()), "Deployment", "okami-client"));
+  EXPECT_FALSE(plain.contains("readinessProbe"));
+  Json in = v1alpha1::testing::sample_stack();
+  in["spec"]["client"]["healthCheck"] = {{"path", "/healthz"}, {"port", 8080}};
+  auto stack = OkamiStack::load(in);
+  ASSERT_TRUE(stack) << stack.error().describe();
+  const Json& app = first_container(find(objects_for(*stack), "Deployment", "okami-client"));
+  EXPECT_EQ(app["readinessProbe"]["httpGet"]["path"], "/healthz");
+  EXPECT_EQ(app["readinessProbe"]["httpGet"]["port"], 8080);
+  EXPECT_EQ(app["readinessProbe"]["httpGet"]["scheme"], "HTTP");
+}
+
+TEST(DesiredState, ClientPrefersChromasNodeSoTheArchivePodCanMountBothVolumes) {
+  const auto objects = objects_for(sample());
+  const Json& client = find(objects, "Deployment", "okami-client");
+  const Json& term =
+      pod_spec(client)["affinity"]["podAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0];
+  EXPECT_EQ(term["podAffinityTerm"]["topologyKey"], "kubernetes.io/hostname");
+  EXPECT_EQ(term["podAffinityTerm"]["labelSelector"]["matchLabels"],
+            find(objects, "StatefulSet", "okami-chroma")["spec"]["selector"]["matchLabels"]);
+  // A user's own pod affinity replaces the preference; other affinity keeps it.
+  Json in = v1alpha1::testing::sample_stack();
+  in["spec"]["client"]["affinity"] = Json::parse(R"({"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": []}})");
+  auto own = OkamiStack::load(in);
+  ASSERT_TRUE(own) << own.error().describe();
+  const Json& a = pod_spec(find(objects_for(*own), "Deployment", "okami-client"))["affinity"];
+  EXPECT_EQ(a["podAffinity"], Json::parse(R"({"requiredDuringSchedulingIgnoredDuringExecution": []})"));
+  in["spec"]["client"]["affinity"] = Json::parse(R"({"nodeAffinity": {"x": 1}})");
+  auto node = OkamiStack::load(in);
+  ASSERT_TRUE(node) << node.error().describe();
+  const Json& b = pod_spec(find(objects_for(*node), "Deployment", "okami-client"))["affinity"];
+  EXPECT_EQ(b["nodeAffinity"], Json::parse(R"({"x": 1})"));
+  EXPECT_TRUE(b.contains("podAffinity"));
+}
+
+TEST(DesiredState, EachComponentTakesItsOwnSchedulingFieldsAndTheStacksPullSecrets) {
+  Json in = v1alpha1::testing::sample_stack();
+  in["spec"]["imagePullSecrets"] = Json::parse(R"([{"name": "team-registry"}])");
+  const Json kwok = Json::parse(R"({
+    "nodeSelector": {"type": "kwok"},
+    "tolerations": [{"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}],
+    "affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": []}},
+    "priorityClassName": "okami-high",
+    "podLabels": {"team": "search"},
+    "podAnnotations": {"example.com/owner": "search"}
+  })");
+  in["spec"]["chroma"].merge_patch(kwok);
+  in["spec"]["ollama"]["nodeSelector"] = {{"gpu", "a100"}};
+  in["spec"]["client"]["podLabels"] = {{"tier", "app"}};
+  auto stack = OkamiStack::load(in);
+  ASSERT_TRUE(stack) << stack.error().describe();
+  Inputs inputs = steady_state_inputs(*stack, kOperatorImage);
+  inputs.operator_image_pull_secrets = {"operator-registry"};
+  const auto objects = objects_for(*stack, inputs);
+
+  const Json& sts = find(objects, "StatefulSet", "okami-chroma");
+  const Json& chroma = pod_spec(sts);
+  EXPECT_EQ(chroma["nodeSelector"], Json({{"type", "kwok"}}));
+  EXPECT_EQ(chroma["tolerations"], kwok["tolerations"]);
+  EXPECT_EQ(chroma["affinity"], kwok["affinity"]);
+  EXPECT_EQ(chroma["priorityClassName"], "okami-high");
+  // The guard runs the operator image: the Chroma pod pulls with the operator's Secrets too.
+  EXPECT_EQ(chroma["imagePullSecrets"],
+            Json::parse(R"([{"name": "team-registry"}, {"name": "operator-registry"}])"));
+  const Json& meta = sts["spec"]["template"]["metadata"];
+  EXPECT_EQ(meta["labels"]["team"], "search");
+  EXPECT_EQ(meta["annotations"]["example.com/owner"], "search");
+  EXPECT_EQ(meta["annotations"][kConfigHashAnnotation].get<std::string>().size(), 64u);
+
+  const Json& ollama = pod_spec(find(objects, "Deployment", "okami-ollama"));
+  EXPECT_EQ(ollama["nodeSelector"], Json({{"gpu", "a100"}}));
+  EXPECT_FALSE(ollama.contains("tolerations"));
+  EXPECT_EQ(ollama["imagePullSecrets"], Json::parse(R"([{"name": "team-registry"}])"));
+
+  const Json& client = find(objects, "Deployment", "okami-client");
+  EXPECT_FALSE(pod_spec(client).contains("nodeSelector"));
+  EXPECT_EQ(client["spec"]["template"]["metadata"]["labels"]["tier"], "app");
+  EXPECT_EQ(pod_spec(client)["imagePullSecrets"], Json::parse(R"([{"name": "team-registry"}])"));
+  // The selectors are untouched.
+  EXPECT_EQ(sts["spec"]["selector"]["matchLabels"],
+            Json({{"app.kubernetes.io/name", "chroma"}, {"app.kubernetes.io/instance", "okami"}}));
+}
+
+TEST(DesiredState, NoSchedulingFieldsMeansNoneInThePodSpecs) {
+  for (const auto& o : objects_for(sample())) {
+    if (!o["spec"].contains("template")) continue;
+    const Json& spec = pod_spec(o);
+    for (const char* key : {"nodeSelector", "tolerations", "priorityClassName", "imagePullSecrets"}) {
+      EXPECT_FALSE(spec.contains(key)) << o["metadata"]["name"] << " " << key;
+    }
+  }
 }
 
 TEST(DesiredState, OllamaPullsTheSpecsModelsWhenItStartsSoTheyAreKeptPresent) {

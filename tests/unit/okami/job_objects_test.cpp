@@ -116,6 +116,94 @@ TEST(JobObjects, RestoreAndMemoryResetJobsWriteOnlyTheirOwnVolume) {
   EXPECT_EQ(name, memory_reset_job_name("okami", "Approve.1"));
 }
 
+// Every Job kind, built for `s`.
+std::vector<Json> all_jobs(const v1alpha1::OkamiStack& s, const JobSettings& js) {
+  return {archive_job({"b", "uid-1234567"}, s, "0.5.23", js),
+          verify_job({"b", "uid-1234567"}, s, js),
+          migration_verify_job({"b", "uid-1234567"}, s, "1.0.15", js),
+          restore_job({"b", "uid-1234567"}, s, js), memory_reset_job(s, "t", js)};
+}
+
+TEST(JobObjects, EveryJobRunsTheImagesBinaryByItsAbsolutePath) {
+  for (const Json& j : all_jobs(stack(), settings())) {
+    const Json c = j["spec"]["template"]["spec"]["containers"][0];
+    // operator/Dockerfile: COPY ... /okami-operator, not on the image's PATH.
+    EXPECT_EQ(c["command"], Json::array({"/okami-operator"})) << j["metadata"]["name"];
+  }
+}
+
+TEST(JobObjects, EveryJobRunsAsTheDataOwnerWithTheKeyGroupReadable) {
+  for (const Json& j : all_jobs(stack(), settings())) {
+    const std::string name = j["metadata"]["name"];
+    const Json pod = j["spec"]["template"]["spec"];
+    // The uid Chroma and the client run as: their volumes stay writable to them, and fsGroup
+    // opens a fresh volume (root:root 0755) and the key Secret to the Job.
+    EXPECT_EQ(pod["securityContext"]["runAsUser"], 1000) << name;
+    EXPECT_EQ(pod["securityContext"]["runAsGroup"], 1000) << name;
+    EXPECT_EQ(pod["securityContext"]["fsGroup"], 1000) << name;
+    EXPECT_EQ(pod["securityContext"]["runAsNonRoot"], true) << name;
+    EXPECT_EQ(pod["securityContext"]["fsGroupChangePolicy"], "OnRootMismatch") << name;
+    EXPECT_EQ(pod["containers"][0]["securityContext"]["runAsNonRoot"], true) << name;
+    for (const auto& v : pod["volumes"]) {
+      if (v.contains("secret")) {
+        EXPECT_EQ(v["secret"]["defaultMode"], 0440) << name;
+      }
+    }
+  }
+}
+
+TEST(JobObjects, EveryJobHasADeadlineSizedToItsWork) {
+  std::map<std::string, int64_t> deadline;
+  for (const Json& j : all_jobs(stack(), settings())) {
+    ASSERT_TRUE(j["spec"].contains("activeDeadlineSeconds")) << j["metadata"]["name"];
+    deadline[j["spec"]["template"]["metadata"]["labels"][names::kLabelComponent]] =
+        j["spec"]["activeDeadlineSeconds"];
+  }
+  EXPECT_EQ(deadline.at(kArchiveComponent), 6 * 3600);
+  EXPECT_EQ(deadline.at(kVerifyComponent), 6 * 3600);
+  EXPECT_EQ(deadline.at(kRestoreComponent), 6 * 3600);
+  EXPECT_EQ(deadline.at(kMigrationVerifyComponent), 2 * 3600);
+  EXPECT_EQ(deadline.at(kMemoryResetComponent), 30 * 60);
+}
+
+TEST(JobObjects, JobsGoWhereChromaGoesAndPullWithTheStacksAndTheOperatorsSecrets) {
+  Json in = v1alpha1::testing::sample_stack();
+  in["metadata"]["uid"] = "u-1";
+  in["spec"]["imagePullSecrets"] = Json::parse(R"([{"name": "team-registry"}])");
+  in["spec"]["chroma"]["nodeSelector"] = {{"type", "kwok"}};
+  in["spec"]["chroma"]["tolerations"] = Json::parse(
+      R"([{"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"}])");
+  in["spec"]["chroma"]["priorityClassName"] = "okami-data";
+  in["spec"]["chroma"]["podAnnotations"] = {{"example.com/team", "search"}};
+  in["spec"]["ollama"]["nodeSelector"] = {{"gpu", "yes"}};
+  auto s = v1alpha1::OkamiStack::load(in);
+  ASSERT_TRUE(s) << s.error().describe();
+  JobSettings js = settings();
+  js.image_pull_secrets = {"operator-registry", "team-registry"};
+  for (const Json& j : all_jobs(*s, js)) {
+    const std::string name = j["metadata"]["name"];
+    const Json pod = j["spec"]["template"]["spec"];
+    EXPECT_EQ(pod["nodeSelector"], Json({{"type", "kwok"}})) << name;
+    EXPECT_EQ(pod["tolerations"][0]["key"], "kwok.x-k8s.io/node") << name;
+    EXPECT_EQ(pod["priorityClassName"], "okami-data") << name;
+    EXPECT_EQ(pod["imagePullSecrets"],
+              Json::parse(R"([{"name": "team-registry"}, {"name": "operator-registry"}])"))
+        << name;
+    const Json annotations = j["spec"]["template"]["metadata"]["annotations"];
+    EXPECT_EQ(annotations["example.com/team"], "search") << name;
+    EXPECT_EQ(annotations["sidecar.istio.io/inject"], "false") << name;
+  }
+}
+
+TEST(JobObjects, JobStateKeepsTheFailureReason) {
+  const Json j = Json::parse(R"({"status": {"conditions": [{"type": "Failed", "status": "True",
+      "reason": "DeadlineExceeded", "message": "Job was active longer than specified deadline"}]}})");
+  const JobState s = job_state(j);
+  EXPECT_EQ(s.phase, JobState::Phase::kFailed);
+  EXPECT_EQ(s.reason, "DeadlineExceeded");
+  EXPECT_EQ(s.message, "DeadlineExceeded: Job was active longer than specified deadline");
+}
+
 TEST(JobObjects, IdentityGrantsOnlyStatusReports) {
   const auto objs = job_identity("team-a");
   ASSERT_EQ(objs.size(), 3u);

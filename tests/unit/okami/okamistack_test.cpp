@@ -240,7 +240,58 @@ INSTANTIATE_TEST_SUITE_P(
                     "metadata.name"},
         InvalidCase{"stack name starting with a digit", R"({"metadata":{"name":"1okami"}})",
                     "metadata.name"},
-        InvalidCase{"missing client section", R"({"spec":{"client":null}})", "spec.client"}),
+        InvalidCase{"missing client section", R"({"spec":{"client":null}})", "spec.client"},
+        InvalidCase{"env overriding OLLAMA_HOST",
+                    R"({"spec":{"client":{"env":[{"name":"OLLAMA_HOST","value":"localhost"}]}}})",
+                    "spec.client.env[0].name"},
+        InvalidCase{"podLabels overriding the selector label",
+                    R"({"spec":{"chroma":{"podLabels":{"app.kubernetes.io/name":"other"}}}})",
+                    "spec.chroma.podLabels[app.kubernetes.io/name]"},
+        InvalidCase{"podLabels setting okami.io/stack",
+                    R"({"spec":{"client":{"podLabels":{"okami.io/stack":"other"}}}})",
+                    "spec.client.podLabels[okami.io/stack]"},
+        InvalidCase{"podLabels value with spaces",
+                    R"({"spec":{"ollama":{"podLabels":{"team":"search team"}}}})",
+                    "spec.ollama.podLabels[team]"},
+        InvalidCase{"podAnnotations setting the config hash",
+                    R"({"spec":{"chroma":{"podAnnotations":{"okami.io/config-hash":"x"}}}})",
+                    "spec.chroma.podAnnotations[okami.io/config-hash]"},
+        InvalidCase{"nodeSelector key that is no label key",
+                    R"({"spec":{"chroma":{"nodeSelector":{"bad key!":"x"}}}})",
+                    "spec.chroma.nodeSelector[bad key!]"},
+        InvalidCase{"toleration operator 'In'",
+                    R"({"spec":{"ollama":{"tolerations":[{"key":"a","operator":"In"}]}}})",
+                    "spec.ollama.tolerations[0].operator"},
+        InvalidCase{"toleration without key and not Exists",
+                    R"({"spec":{"ollama":{"tolerations":[{"value":"x"}]}}})",
+                    "spec.ollama.tolerations[0].operator"},
+        InvalidCase{"toleration Exists with a value",
+                    R"({"spec":{"client":{"tolerations":[{"key":"a","operator":"Exists","value":"x"}]}}})",
+                    "spec.client.tolerations[0].value"},
+        InvalidCase{"tolerationSeconds without NoExecute",
+                    R"({"spec":{"client":{"tolerations":[{"key":"a","effect":"NoSchedule","tolerationSeconds":5}]}}})",
+                    "spec.client.tolerations[0].tolerationSeconds"},
+        InvalidCase{"affinity with an unknown kind",
+                    R"({"spec":{"chroma":{"affinity":{"zoneAffinity":{}}}}})",
+                    "spec.chroma.affinity.zoneAffinity"},
+        InvalidCase{"priorityClassName with capitals",
+                    R"({"spec":{"chroma":{"priorityClassName":"High"}}})",
+                    "spec.chroma.priorityClassName"},
+        InvalidCase{"health check path without slash",
+                    R"({"spec":{"client":{"healthCheck":{"path":"healthz","port":8080}}}})",
+                    "spec.client.healthCheck.path"},
+        InvalidCase{"health check port zero",
+                    R"({"spec":{"client":{"healthCheck":{"path":"/healthz","port":0}}}})",
+                    "spec.client.healthCheck.port"},
+        InvalidCase{"health check without port",
+                    R"({"spec":{"client":{"healthCheck":{"path":"/healthz"}}}})",
+                    "spec.client.healthCheck.port"},
+        InvalidCase{"image pull secret without name",
+                    R"({"spec":{"imagePullSecrets":[{"name":""}]}})",
+                    "spec.imagePullSecrets[0].name"},
+        InvalidCase{"image pull secret with capitals",
+                    R"({"spec":{"imagePullSecrets":[{"name":"RegCred"}]}})",
+                    "spec.imagePullSecrets[0].name"}),
     [](const ::testing::TestParamInfo<InvalidCase>& info) {
       std::string name;
       for (const char* p = info.param.what; *p != '\0'; ++p) {
@@ -248,6 +299,32 @@ INSTANTIATE_TEST_SUITE_P(
       }
       return name;
     });
+
+TEST(OkamiStack, AcceptsAndRoundTripsSchedulingFields) {
+  Json in = minimal_stack();
+  in["spec"]["imagePullSecrets"] = Json::parse(R"([{"name": "regcred"}])");
+  in["spec"]["chroma"].merge_patch(Json::parse(R"({
+    "nodeSelector": {"type": "kwok", "topology.kubernetes.io/zone": "a"},
+    "tolerations": [{"key": "kwok.x-k8s.io/node", "operator": "Exists", "effect": "NoSchedule"},
+                    {"operator": "Exists"}],
+    "affinity": {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": []}},
+    "priorityClassName": "system-cluster-critical",
+    "podLabels": {"example.com/team": "search"},
+    "podAnnotations": {"example.com/note": "any text, even with spaces"}
+  })"));
+  in["spec"]["client"]["healthCheck"] = {{"path", "/healthz"}, {"port", 8080}};
+  auto stack = OkamiStack::load(in);
+  ASSERT_TRUE(stack.has_value()) << stack.error().describe();
+  EXPECT_EQ(stack->spec.chroma.scheduling.tolerations.size(), 2u);
+  EXPECT_EQ(stack->spec.image_pull_secrets.at(0).name, "regcred");
+  EXPECT_EQ(stack->spec.client.health_check->port, 8080);
+  const Json out = stack->to_json()["spec"];
+  EXPECT_EQ(out["chroma"]["tolerations"], in["spec"]["chroma"]["tolerations"]);
+  EXPECT_EQ(out["chroma"]["affinity"], in["spec"]["chroma"]["affinity"]);
+  EXPECT_EQ(out["chroma"]["podLabels"], in["spec"]["chroma"]["podLabels"]);
+  EXPECT_EQ(out["imagePullSecrets"], in["spec"]["imagePullSecrets"]);
+  EXPECT_EQ(out["client"]["healthCheck"], in["spec"]["client"]["healthCheck"]);
+}
 
 TEST(OkamiStack, ReportsEveryViolationAtOnce) {
   Json in = minimal_stack();

@@ -14,6 +14,7 @@ void read_chroma(ObjectReader& r, ChromaSpec& c) {
   r.object("storage", [&c](ObjectReader& s) { c.storage.read(s); });
   r.object("resources", [&c](ObjectReader& s) { c.resources.read(s); });
   r.object("auth", [&c](ObjectReader& a) { a.boolean("enabled", c.auth.enabled); });
+  c.scheduling.read(r);
 }
 
 void read_ollama(ObjectReader& r, OllamaSpec& o) {
@@ -28,6 +29,7 @@ void read_ollama(ObjectReader& r, OllamaSpec& o) {
   });
   r.string("keepAlive", o.keep_alive);
   r.object("resources", [&o](ObjectReader& s) { o.resources.read(s); });
+  o.scheduling.read(r);
 }
 
 void read_client(ObjectReader& r, ClientSpec& c) {
@@ -43,6 +45,8 @@ void read_client(ObjectReader& r, ClientSpec& c) {
   r.object("storage", [&c](ObjectReader& s) { c.storage.read(s); });
   r.object_list("env", [&c](ObjectReader& e) { c.env.emplace_back().read(e); });
   r.object("resources", [&c](ObjectReader& s) { c.resources.read(s); });
+  c.scheduling.read(r);
+  r.object("healthCheck", [&c](ObjectReader& h) { c.health_check.emplace().read(h); });
 }
 
 void read_spec(ObjectReader& r, OkamiStackSpec& s) {
@@ -68,6 +72,9 @@ void read_spec(ObjectReader& r, OkamiStackSpec& s) {
     rs.string("fromBackup", s.restore.emplace().from_backup, true);
   });
   r.boolean("paused", s.paused);
+  r.object_list("imagePullSecrets", [&s](ObjectReader& p) {
+    p.string("name", s.image_pull_secrets.emplace_back().name, true);
+  });
 }
 
 void read_status(ObjectReader& r, OkamiStackStatus& st) {
@@ -159,6 +166,7 @@ Json OkamiStack::spec_to_json() const {
   put_object(chroma, "storage", storage_json(spec.chroma.storage));
   put_object(chroma, "resources", spec.chroma.resources.to_json());
   if (spec.chroma.auth.enabled) chroma["auth"] = {{"enabled", *spec.chroma.auth.enabled}};
+  spec.chroma.scheduling.write(chroma);
 
   const auto& o = spec.ollama;
   Json ollama = {{"version", o.version}, {"embeddingModel", o.embedding_model}};
@@ -171,6 +179,7 @@ Json OkamiStack::spec_to_json() const {
   put_object(ollama, "gpu", gpu);
   put(ollama, "keepAlive", o.keep_alive);
   put_object(ollama, "resources", o.resources.to_json());
+  o.scheduling.write(ollama);
 
   const auto& c = spec.client;
   Json client = {{"image", c.image}, {"version", c.version}};
@@ -188,6 +197,8 @@ Json OkamiStack::spec_to_json() const {
     client["env"] = env;
   }
   put_object(client, "resources", c.resources.to_json());
+  c.scheduling.write(client);
+  if (c.health_check) client["healthCheck"] = c.health_check->to_json();
 
   Json j = {{"chroma", chroma}, {"ollama", ollama}, {"client", client}};
   Json upgrade = Json::object();
@@ -201,6 +212,11 @@ Json OkamiStack::spec_to_json() const {
   put_object(j, "backup", backup);
   if (spec.restore) j["restore"] = {{"fromBackup", spec.restore->from_backup}};
   put(j, "paused", spec.paused);
+  if (!spec.image_pull_secrets.empty()) {
+    Json secrets = Json::array();
+    for (const auto& s : spec.image_pull_secrets) secrets.push_back({{"name", s.name}});
+    j["imagePullSecrets"] = secrets;
+  }
   return j;
 }
 

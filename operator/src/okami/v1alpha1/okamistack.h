@@ -13,6 +13,7 @@
 
 #include "common/result.h"
 #include "okami/v1alpha1/api_types.h"
+#include "okami/v1alpha1/pod_scheduling.h"
 
 namespace okami::v1alpha1 {
 
@@ -39,7 +40,9 @@ inline constexpr bool kPaused = false;
 
 // Environment variables the operator derives for the client from the stack itself; spec.client.env
 // may not set them (they would drift from the servers they point at).
-inline constexpr std::array<const char*, 11> kReservedClientEnv = {
+inline constexpr std::array<const char*, 13> kReservedClientEnv = {
+    "OLLAMA_HOST",
+    "OLLAMA_API_BASE",
     "OLLAMA_BASE_URL",
     "OLLAMA_API_BASE_URL",
     "CHROMA_HOST",
@@ -89,6 +92,7 @@ struct ChromaSpec {
   StorageSpec storage;
   ResourceRequirements resources;
   ChromaAuthSpec auth;
+  PodScheduling scheduling;  // also for the guard, the backup/verify/restore/reset Jobs
 };
 
 struct GpuSpec {
@@ -105,6 +109,7 @@ struct OllamaSpec {
   GpuSpec gpu;
   std::optional<std::string> keep_alive;
   ResourceRequirements resources;
+  PodScheduling scheduling;
 
   // models plus the embedding model, without duplicates, in spec order.
   std::vector<std::string> models_to_pull() const;
@@ -128,6 +133,8 @@ struct ClientSpec {
   StorageSpec storage;
   std::vector<EnvVar> env;
   ResourceRequirements resources;
+  PodScheduling scheduling;
+  std::optional<HealthCheck> health_check;  // the readinessProbe; none when unset
 };
 
 struct UpgradeSpec {
@@ -153,6 +160,8 @@ struct OkamiStackSpec {
   BackupSpec backup;
   std::optional<RestoreSpec> restore;
   std::optional<bool> paused;
+  // Added to every pod the operator creates for the stack (Chroma, Ollama, client, Jobs).
+  std::vector<LocalObjectReference> image_pull_secrets;
 };
 
 // --- status -----------------------------------------------------------------------------------

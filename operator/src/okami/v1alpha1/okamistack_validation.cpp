@@ -61,6 +61,7 @@ void validate_chroma(const ChromaSpec& c, FieldErrors& errors) {
   check_image("spec.chroma.image", c.image, errors);
   c.storage.validate("spec.chroma.storage", errors);
   c.resources.validate("spec.chroma.resources", errors);
+  c.scheduling.validate("spec.chroma", errors);
 }
 
 void validate_ollama(const OllamaSpec& o, FieldErrors& errors) {
@@ -105,6 +106,7 @@ void validate_ollama(const OllamaSpec& o, FieldErrors& errors) {
                   errors);
   }
   o.resources.validate("spec.ollama.resources", errors);
+  o.scheduling.validate("spec.ollama", errors);
 }
 
 void validate_env(const std::vector<EnvVar>& env, FieldErrors& errors) {
@@ -176,6 +178,8 @@ void validate_client(const ClientSpec& c, FieldErrors& errors) {
   c.storage.validate("spec.client.storage", errors);
   validate_env(c.env, errors);
   c.resources.validate("spec.client.resources", errors);
+  c.scheduling.validate("spec.client", errors);
+  if (c.health_check) c.health_check->validate("spec.client.healthCheck", errors);
 }
 
 }  // namespace
@@ -238,6 +242,7 @@ common::Status OkamiStack::validate() const {
                     "the name of an OkamiBackup", errors);
     }
   }
+  validate_image_pull_secrets(spec.image_pull_secrets, "spec.imagePullSecrets", errors);
   if (status.phase && std::find_if(kStackPhases.begin(), kStackPhases.end(), [this](const char* p) {
                         return *status.phase == p;
                       }) == kStackPhases.end()) {

@@ -50,6 +50,12 @@ inline constexpr const char* kDns1123Subdomain =
     "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
 // An environment variable name as the apiserver accepts it.
 inline constexpr const char* kEnvVarName = "^[-._a-zA-Z][-._a-zA-Z0-9]*$";
+// A label value (nodeSelector and podLabels values): at most 63 characters.
+inline constexpr const char* kLabelValue = "^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$";
+// The name part of a label or annotation key ("prefix/" is a DNS-1123 subdomain).
+inline constexpr const char* kQualifiedName = "^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$";
+// An HTTP path for a probe: starts with "/", no whitespace.
+inline constexpr const char* kHttpPath = "^/[^\\s]*$";
 
 // True when text matches pattern (ECMAScript regex; the patterns use only syntax shared with RE2).
 bool matches(const char* pattern, const std::string& text);
