@@ -109,7 +109,8 @@ else
   export OKAMI_FAKE_NODES="${OKAMI_FAKE_NODES:-$(( nodes > 2 ? nodes : 2 ))}"
   log "== local control plane ($WORK/cluster, $OKAMI_FAKE_NODES fake nodes)"
   OWN_CLUSTER=1
-  eval "$(OKAMI_CLUSTER_DIR="$WORK/cluster" "$HACK_DIR/cluster.sh" up)"
+  # KWOK nodes only: the stacks are placed there, and a real node may already run on this machine.
+  eval "$(OKAMI_REAL_NODE=0 OKAMI_CLUSTER_DIR="$WORK/cluster" "$HACK_DIR/cluster.sh" up)"
 fi
 k get --raw /readyz >/dev/null || die "the apiserver behind $KUBECONFIG does not answer"
 k apply --server-side -f crds/ >/dev/null
@@ -292,8 +293,8 @@ head -c 32 /dev/urandom | base64 >"$WORK/signing-key"
 stacks_yaml() {
   local n="$1" prefix="$2" j
   for ((j = 0; j < n; j++)); do
-    sed -e "s/^  name: okami$/  name: stack-$j/" -e "s/^  namespace: okami$/  namespace: $prefix-$((j % NAMESPACES))/" \
-        -e '/^metadata:$/a\  labels: {okami.io/bench-run: '"$RUN"'}' -e '/^#/d' manifests/samples/okamistack.yaml
+    sample_on_kwok | sed -e "s/^  name: okami$/  name: stack-$j/" -e "s/^  namespace: okami$/  namespace: $prefix-$((j % NAMESPACES))/" \
+        -e '/^metadata:$/a\  labels: {okami.io/bench-run: '"$RUN"'}' -e '/^#/d'
     echo "---"
   done
 }

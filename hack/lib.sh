@@ -24,3 +24,16 @@ wait_for() {
 
 # Path of a cached tool binary for the pinned version: $BIN_CACHE/<name>-<version>/<name>
 tool_path() { echo "$BIN_CACHE/$1-$2/$1"; }
+
+# KWOK_HELM_ARGS: what a pod needs to land on the KWOK nodes, which are tainted so that only pods
+# that tolerate them go there. KWOK runs no container: it is for what needs many stacks or plays
+# pods (tests/e2e/pod_player.py); the real node (hack/cluster.sh) runs the rest.
+KWOK_HELM_ARGS=(--set nodeSelector.type=kwok --set 'tolerations[0].key=kwok.x-k8s.io/node'
+                --set 'tolerations[0].operator=Exists' --set 'tolerations[0].effect=NoSchedule')
+# sample_on_kwok: the sample OkamiStack with every component placed on the KWOK nodes (the
+# Jobs and the guard follow spec.chroma's placement) and its volumes on the hostPath class, whose
+# directories the tests that play pods read and write.
+sample_on_kwok() {
+  sed -E -e 's/^  (chroma|ollama|client):$/&\n    nodeSelector: {type: kwok}\n    tolerations: [{key: kwok.x-k8s.io\/node, operator: Exists, effect: NoSchedule}]/' \
+    -e 's/^    storage:$/&\n      storageClassName: standard/' "$ROOT_DIR/manifests/samples/okamistack.yaml"
+}

@@ -7,8 +7,7 @@
 sample_stacks() {
   local ns="$1" n="$2" first="${3:-0}" j
   for ((j = first; j < first + n; j++)); do
-    sed -e "s/^  name: okami$/  name: stack-$j/" -e "s/^  namespace: okami$/  namespace: $ns/" -e '/^#/d' \
-      "$ROOT_DIR/manifests/samples/okamistack.yaml"
+    sample_on_kwok | sed -e "s/^  name: okami$/  name: stack-$j/" -e "s/^  namespace: okami$/  namespace: $ns/" -e '/^#/d'
     echo "---"
   done
 }

@@ -14,7 +14,9 @@ REL="e2e-helm-$$";   OP_NS="e2e-helm-op-$$";   STACK_NS="e2e-helm-stack-$$"
 REL2="e2e-helmns-$$"; OP_NS2="e2e-helmns-op-$$"; STACK_NS2="e2e-helmns-stack-$$"
 FULL="$REL-okami-operator"; FULL2="$REL2-okami-operator"
 CRDS=(okamistacks.okami.io okamibackups.okami.io)
-IMAGE_ARGS=(--set image.repository=okami-operator --set image.tag=e2e)
+# The chart's operator pod goes to a KWOK node, where it runs nothing: the operator this test
+# starts from the build tree, with that pod's identity and arguments, is the only one acting.
+IMAGE_ARGS=(--set image.repository=okami-operator --set image.tag=e2e "${KWOK_HELM_ARGS[@]}")
 
 crd_release() { k get crd "$1" -o jsonpath='{.metadata.annotations.meta\.helm\.sh/release-name}' 2>/dev/null; }
 
@@ -82,7 +84,7 @@ for pv in json.load(sys.stdin)["items"]:
 trap cleanup EXIT
 
 sample() {  # sample NAMESPACE: the sample OkamiStack, moved to NAMESPACE
-  sed "s/namespace: okami$/namespace: $1/" "$ROOT_DIR/manifests/samples/okamistack.yaml"
+  sample_on_kwok | sed "s/namespace: okami$/namespace: $1/"
 }
 # can SA_NAMESPACE SA VERB RESOURCE[/SUBRESOURCE] NAMESPACE|all: what RBAC lets the
 # ServiceAccount do in a namespace, or in all of them at once.

@@ -13,7 +13,8 @@ NS="e2e-kz-$$"; SUFFIX="-e2e-kz-$$"; STACK_NS="e2e-kz-stack-$$"
 DEPLOY="okami-operator$SUFFIX"
 CRDS=(okamistacks.okami.io okamibackups.okami.io)
 
-# overlay DIR [without-crds]: a kustomization over manifests/ that renames, optionally dropping
+# overlay DIR [without-crds]: a kustomization over manifests/ that renames and places the operator
+# on a KWOK node, optionally dropping
 # the CRDs (when a Helm release owns them, server-side apply would conflict with its fields).
 overlay() {
   local dir="$1"; mkdir -p "$dir"
@@ -24,8 +25,13 @@ overlay() {
     echo "namespace: $NS"
     echo "nameSuffix: $SUFFIX"
     echo "resources: [$base]"
+    echo "patches:"
+    # The operator's pod goes to a KWOK node, where it runs nothing: the operator this test starts
+    # from the build tree, with that pod's identity and arguments, is the only one acting.
+    printf '  - target: {kind: Deployment}\n    patch: |-\n'
+    printf '      - {op: add, path: /spec/template/spec/nodeSelector, value: {type: kwok}}\n'
+    printf '      - {op: add, path: /spec/template/spec/tolerations, value: [{key: kwok.x-k8s.io/node, operator: Exists, effect: NoSchedule}]}\n'
     if [ "${2:-}" = without-crds ]; then
-      echo "patches:"
       local crd
       for crd in "${CRDS[@]}"; do
         printf '  - patch: |-\n      $patch: delete\n      apiVersion: apiextensions.k8s.io/v1\n      kind: CustomResourceDefinition\n      metadata:\n        name: %s\n' "$crd"
@@ -138,7 +144,7 @@ operator_with_base_identity_brings_stack_to_ready() {
   k create namespace "$STACK_NS" >/dev/null || return 1
   start_operator_as "$NS" "$DEPLOY" "$E2E_WORK/operator.log" || return 1
   local t0; t0=$(date +%s.%N)
-  sed "s/namespace: okami$/namespace: $STACK_NS/" "$ROOT_DIR/manifests/samples/okamistack.yaml" | k apply -f - >/dev/null || return 1
+  sample_on_kwok | sed "s/namespace: okami$/namespace: $STACK_NS/" | k apply -f - >/dev/null || return 1
   k wait -n "$STACK_NS" --for=condition=Ready oks/okami --timeout=180s >/dev/null || {
     k get oks okami -n "$STACK_NS" -o yaml | sed -n '/^status:/,$p'; return 1; }
   echo "  apply to Ready: $(python3 -c "print(round($(date +%s.%N)-$t0,1))")s"

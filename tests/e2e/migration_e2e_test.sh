@@ -89,7 +89,7 @@ prepare_namespace "$NS"
 restart_operator 0 || { echo "FAIL OperatorStarts"; exit 1; }
 
 stack_is_ready() {
-  sed "s/namespace: okami$/namespace: $NS/" "$ROOT_DIR/manifests/samples/okamistack.yaml" | k apply -f - >/dev/null || return 1
+  sample_on_kwok | sed "s/namespace: okami$/namespace: $NS/" | k apply -f - >/dev/null || return 1
   k wait --for=condition=Ready "oks/$STACK" -n "$NS" --timeout=90s >/dev/null
 }
 

@@ -18,7 +18,7 @@ prepare_namespace "$NS"
 start_operator "$E2E_WORK/operator.log" --watch-namespaces "$NS" --backup-key-file "$E2E_WORK/signing-key" \
   --operator-image okami-operator:e2e || { echo "FAIL OperatorStarts"; exit 1; }
 
-sample() { sed "s/namespace: okami$/namespace: $NS/" "$ROOT_DIR/manifests/samples/okamistack.yaml"; }
+sample() { sample_on_kwok | sed "s/namespace: okami$/namespace: $NS/"; }
 stalled_jp() { k get oks stalled -n "$NS" -o jsonpath="$1"; }
 # sample_variant NAME PATCH_JSON: the sample named NAME with PATCH merged in (null removes a key).
 sample_variant() {

@@ -63,7 +63,7 @@ KUBECONFIG="$E2E_WORK/narrow.kubeconfig" start_operator "$E2E_WORK/operator.log"
 cond() { k get oks "$STACK" -n "$NS" -o jsonpath="{.status.conditions[?(@.type==\"$1\")].$2}" 2>/dev/null; }
 
 a_missing_permission_stalls_the_stack() {
-  sed "s/namespace: okami$/namespace: $NS/" "$ROOT_DIR/manifests/samples/okamistack.yaml" | k apply -f - >/dev/null || return 1
+  sample_on_kwok | sed "s/namespace: okami$/namespace: $NS/" | k apply -f - >/dev/null || return 1
   local i
   for i in $(seq 1 120); do [ "$(cond Stalled reason)" = Forbidden ] && break; sleep 0.5; done
   echo "  Stalled=$(cond Stalled status) $(cond Stalled reason): $(cond Stalled message | cut -c1-220)"
