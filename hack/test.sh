@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh machine: Debian packages, the control-plane binaries (built
-# from the Go module proxy, cached), the ChromaDB virtualenvs (PyPI, cached), the build, a real
-# local control plane, then every ctest label. Exits non-zero on any failure; the control plane
+# The whole test suite, from a fresh machine: Debian packages, the control-plane and node binaries
+# (built from the Go module proxy, cached), the ChromaDB virtualenvs (PyPI, cached), the build, the
+# images the real node runs (hack/images.sh, cached), a real local control plane with a real node
+# (hack/cluster.sh), then every ctest label. Exits non-zero on any failure; the control plane
 # is stopped on every exit path.
 #   hack/test.sh                 everything
 #   OKAMI_TEST_LABELS=unit hack/test.sh    only some ctest labels (a regex); "asan" or "fuzz"
@@ -37,10 +38,20 @@ if [ -z "$LABELS" ] || [[ "fuzz" =~ $LABELS ]] || [[ "asan" =~ $LABELS ]]; then
     $(ninja -C "$ASAN_DIR" -t targets all 2>/dev/null | sed -n 's/^\(fuzz_[a-z_0-9]*\): .*/\1/p' | sort -u)
 fi
 
+REAL_NODE="${OKAMI_REAL_NODE:-1}"
+if [ "$REAL_NODE" != 0 ]; then
+  log "== images for the real node (built here, cached by content hash)"
+  "$HACK_DIR/images.sh" build
+fi
+
 log "== local control plane"
 cleanup() { "$HACK_DIR/cluster.sh" down >/dev/null 2>&1 || true; }
 trap cleanup EXIT
 eval "$("$HACK_DIR/cluster.sh" up)"
+if [ "$REAL_NODE" != 0 ]; then
+  [ -n "${OKAMI_CONTAINERD_SOCK:-}" ] || die "hack/cluster.sh up started no real node: the e2e tests need one"
+  "$HACK_DIR/images.sh" import
+fi
 export OKAMI_OPERATOR_BIN="$BUILD_DIR/operator/okami-operator"
 
 log "== tests"
