@@ -307,7 +307,8 @@ TEST(DesiredState, ClientEnvMayChooseItsOwnHome) {
   in["spec"]["client"]["env"] = Json::parse(R"([{"name": "HOME", "value": "/var/lib/okami/storage/home"}])");
   auto stack = OkamiStack::load(in);
   ASSERT_TRUE(stack) << stack.error().describe();
-  const Json& app = first_container(find(objects_for(*stack), "Deployment", "okami-client"));
+  const auto objects = objects_for(*stack);
+  const Json& app = first_container(find(objects, "Deployment", "okami-client"));
   int homes = 0;
   for (const auto& e : app["env"]) homes += e["name"] == "HOME" ? 1 : 0;
   EXPECT_EQ(homes, 1);
@@ -316,13 +317,15 @@ TEST(DesiredState, ClientEnvMayChooseItsOwnHome) {
 }
 
 TEST(DesiredState, ClientHealthCheckBecomesItsReadinessProbeOnlyWhenSet) {
-  const Json& plain = first_container(find(objects_for(sample()), "Deployment", "okami-client"));
+  const auto plain_objects = objects_for(sample());
+  const Json& plain = first_container(find(plain_objects, "Deployment", "okami-client"));
   EXPECT_FALSE(plain.contains("readinessProbe"));
   Json in = v1alpha1::testing::sample_stack();
   in["spec"]["client"]["healthCheck"] = {{"path", "/healthz"}, {"port", 8080}};
   auto stack = OkamiStack::load(in);
   ASSERT_TRUE(stack) << stack.error().describe();
-  const Json& app = first_container(find(objects_for(*stack), "Deployment", "okami-client"));
+  const auto objects = objects_for(*stack);
+  const Json& app = first_container(find(objects, "Deployment", "okami-client"));
   EXPECT_EQ(app["readinessProbe"]["httpGet"]["path"], "/healthz");
   EXPECT_EQ(app["readinessProbe"]["httpGet"]["port"], 8080);
   EXPECT_EQ(app["readinessProbe"]["httpGet"]["scheme"], "HTTP");
@@ -341,12 +344,14 @@ TEST(DesiredState, ClientPrefersChromasNodeSoTheArchivePodCanMountBothVolumes) {
   in["spec"]["client"]["affinity"] = Json::parse(R"({"podAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": []}})");
   auto own = OkamiStack::load(in);
   ASSERT_TRUE(own) << own.error().describe();
-  const Json& a = pod_spec(find(objects_for(*own), "Deployment", "okami-client"))["affinity"];
+  const auto own_objects = objects_for(*own);
+  const Json& a = pod_spec(find(own_objects, "Deployment", "okami-client"))["affinity"];
   EXPECT_EQ(a["podAffinity"], Json::parse(R"({"requiredDuringSchedulingIgnoredDuringExecution": []})"));
   in["spec"]["client"]["affinity"] = Json::parse(R"({"nodeAffinity": {"x": 1}})");
   auto node = OkamiStack::load(in);
   ASSERT_TRUE(node) << node.error().describe();
-  const Json& b = pod_spec(find(objects_for(*node), "Deployment", "okami-client"))["affinity"];
+  const auto node_objects = objects_for(*node);
+  const Json& b = pod_spec(find(node_objects, "Deployment", "okami-client"))["affinity"];
   EXPECT_EQ(b["nodeAffinity"], Json::parse(R"({"x": 1})"));
   EXPECT_TRUE(b.contains("podAffinity"));
 }
