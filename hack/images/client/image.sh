@@ -1,6 +1,6 @@
 # ghcr.io/okami/okami-client:<version>: stand-in for the OKAMI app (its code is not public), see
-# README.md in this directory. One image per requirements-<version>.txt; the key is this
-# directory (Containerfile, app, requirement pins).
+# README.md in this directory. One image per requirements-<version>.txt; an image's key is the
+# Containerfile, this file, the app and its own requirements file.
 
 build_okami_client() {
   local name="$1" key="$2" archive="$3" version
@@ -9,4 +9,9 @@ build_okami_client() {
     --build-arg "CLIENT_VERSION=$version" --build-arg "REQUIREMENTS=requirements-$version.txt"
 }
 
-image_define okami-client-1.0.0 build_okami_client "ghcr.io/okami/okami-client:1.0.0" debian
+for _v in 1.0.0 2.0.0; do
+  image_define "okami-client-$_v" build_okami_client "ghcr.io/okami/okami-client:$_v" debian
+  image_inputs "okami-client-$_v" "$IMAGES_DIR/client/Containerfile" "$IMAGES_DIR/client/image.sh" \
+    "$IMAGES_DIR/client/app" "$IMAGES_DIR/client/requirements-$_v.txt"
+done
+unset _v
