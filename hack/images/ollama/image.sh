@@ -4,8 +4,9 @@
 # /root/.ollama) and port 11434, plus a locally made stand-in for mxbai-embed-large
 # (make-model.py) at /opt/okami-local-models/mxbai-embed-large, so that inside the pod
 #   ollama create mxbai-embed-large -f /opt/okami-local-models/mxbai-embed-large/Modelfile
-# puts it on the Ollama volume. The key is this directory: the Ollama version and the build
-# recipe (build-binary.sh), the model generator and its pins (make-model.*), the Containerfile.
+# puts it on the Ollama volume. The key: the Ollama version and the build recipe (build-binary.sh),
+# the model generator and its pins (make-model.*), the Containerfile and this file. The binary
+# itself is cached by version (delete ~/.cache/okami/bin/ollama-v0.4.7 to rebuild it).
 
 OLLAMA_IMAGE_VERSION=0.4.7
 
@@ -24,3 +25,5 @@ build_ollama() {
 }
 
 image_define "ollama-$OLLAMA_IMAGE_VERSION" build_ollama "docker.io/ollama/ollama:$OLLAMA_IMAGE_VERSION" debian
+image_inputs "ollama-$OLLAMA_IMAGE_VERSION" "$IMAGES_DIR/ollama/image.sh" "$IMAGES_DIR/ollama/Containerfile" \
+  "$IMAGES_DIR/ollama/build-binary.sh" "$IMAGES_DIR/ollama/make-model.py" "$IMAGES_DIR/ollama/make-model.sh"
