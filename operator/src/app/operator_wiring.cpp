@@ -4,9 +4,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "kube/client_factory.h"
 #include "common/version.h"
 #include "kube/config.h"
+#include "kube/cpprest_transport.h"
 #include "okami/backup_acceptance.h"
 #include "okami/names.h"
 #include "okami/resource_types.h"
@@ -44,6 +47,31 @@ std::vector<kube::ObjectRef> by_stack_ref(const Json& object) {
   const std::string stack = object.value("spec", Json::object()).value("stackRef", "");
   if (stack.empty()) return {};
   return {kube::ObjectRef{object["metadata"].value("namespace", ""), stack}};
+}
+
+// The networks the operator may dial Ollama pods in (see OperatorFlags::ollama_networks).
+common::Result<ollama::ModelManagerOptions> model_manager_options(const OperatorFlags& flags,
+                                                                  bool in_cluster) {
+  ollama::ModelManagerOptions o;
+  o.max_concurrent_pulls = std::max(1, flags.ollama_pulls);
+  std::string list = flags.ollama_networks;
+  if (list.empty()) {
+    // Out of cluster, pod addresses are rarely routable from the operator's host, and a
+    // connection there would go wherever the host's default route points.
+    list = in_cluster ? "0.0.0.0/0,::/0" : "";
+    o.networks_note = in_cluster ? "--ollama-networks"
+                                 : "--ollama-networks (empty by default when the operator runs "
+                                   "outside the cluster)";
+  } else if (list == "none") {
+    list = "";
+  }
+  auto networks = common::IpNetworks::parse(list);
+  if (!networks) {
+    return common::fail(ErrorCode::kInvalidArgument,
+                        "--ollama-networks: " + networks.error().message);
+  }
+  o.networks = std::move(*networks);
+  return o;
 }
 
 }  // namespace
@@ -95,6 +123,28 @@ common::Result<std::unique_ptr<OperatorProcess>> OperatorProcess::create(const O
   eopts.reporting_instance = hostname_or("okami-operator");
   p->events_ = std::make_unique<kube::EventRecorder>(*p->client_, p->clock_, eopts);
 
+  auto mopts = model_manager_options(flags, config->source.rfind("in-cluster", 0) == 0);
+  if (!mopts) return common::fail(mopts.error());
+  if (mopts->networks.empty()) {
+    spdlog::info("Ollama models are not checked or pulled: {}", mopts->networks_note);
+  }
+  OperatorProcess* process = p.get();
+  p->models_ = std::make_unique<ollama::OllamaModelManager>(
+      [](const std::string& base_url) {
+        kube::ClusterConfig ollama;
+        ollama.server = base_url;
+        ollama.source = "ollama " + base_url;
+        return kube::make_cpprest_transport(ollama);
+      },
+      p->clock_, std::move(*mopts),
+      // A finished pull wakes its stack in the controller that watches its namespace.
+      [process](const kube::ObjectRef& ref) {
+        for (std::size_t i = 0; i < process->stack_controllers_.size(); ++i) {
+          const auto& scopes = process->flags_.watch_namespaces;
+          if (scopes.empty() || scopes[i] == ref.ns) process->stack_controllers_[i]->enqueue(ref);
+        }
+      });
+
   StackReconcilerOptions ropts;
   ropts.operator_image = flags.operator_image;
   ropts.operator_namespace = env_or("POD_NAMESPACE", "");
@@ -132,7 +182,7 @@ common::Result<std::unique_ptr<OperatorProcess>> OperatorProcess::create(const O
     stores.pods = &ctl->watch_mapped(kube::resources::kPod, by_stack_label, managed);
     stores.jobs = &ctl->watch_owned(kube::resources::kJob, managed);
     p->stack_reconcilers_.push_back(std::make_unique<StackReconciler>(
-        *p->client_, stores, *p->events_, p->clock_, *p->matrix_, check, ropts));
+        *p->client_, stores, *p->events_, p->clock_, *p->matrix_, check, ropts, p->models_.get()));
     p->stack_controllers_.push_back(std::move(ctl));
 
     // OkamiBackups: their Jobs wake them; stacks and pods are read from the stack controller's
@@ -223,6 +273,8 @@ common::Status OperatorProcess::start() {
 }
 
 void OperatorProcess::stop() {
+  // Pulls stop first, so that none wakes a stopped controller; reconciles still running start none.
+  if (models_) models_->stop();
   for (auto& c : backup_controllers_) c->stop();
   for (auto& c : stack_controllers_) c->stop();
   if (elector_) elector_->stop();

@@ -19,6 +19,7 @@
 #include "kube/leader_election.h"
 #include "kube/metrics.h"
 #include "okami/compat_matrix.h"
+#include "okami/ollama_model_manager.h"
 #include "okami/backup_reconciler.h"
 #include "okami/stack_reconciler.h"
 
@@ -43,6 +44,10 @@ struct OperatorFlags {
   std::string backup_key_file;
   std::map<std::string, std::string> job_pod_annotations;
   std::vector<std::string> image_pull_secrets;  // for --operator-image in stack namespaces
+  // CIDR blocks of Ollama pod addresses the operator may dial to list and pull models; "" picks
+  // every address in-cluster and none out of cluster, "none" turns model management off.
+  std::string ollama_networks;
+  int ollama_pulls = 2;  // model pulls running at once
   std::string log_level = "info";
   bool log_json = false;
 };
@@ -76,6 +81,7 @@ class OperatorProcess {
   std::unique_ptr<gate::CompatMatrix> matrix_;
   std::string backup_key_;
   std::unique_ptr<kube::EventRecorder> events_;
+  std::unique_ptr<ollama::OllamaModelManager> models_;
   // One controller per watched namespace (one for all namespaces when none is named), so that a
   // namespaced installation needs only namespaced RBAC.
   std::vector<std::unique_ptr<kube::Controller>> stack_controllers_;

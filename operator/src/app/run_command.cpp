@@ -68,6 +68,8 @@ int run_operator(const std::vector<std::string>& args) {
       ("compat-matrix-configmap", po::value(&flags.matrix_configmap), "NAMESPACE/NAME of a ConfigMap whose key matrix.yaml overrides the built-in compatibility matrix")
       ("job-pod-annotations", po::value(&job_pod_annotations)->composing(), "KEY=VALUE annotation for the pods of backup and verify Jobs (repeatable)")
       ("image-pull-secret", po::value(&flags.image_pull_secrets)->composing(), "NAME of a Secret for pulling --operator-image, added to the Chroma pods (guard) and Job pods (repeatable); it must exist in each stack's namespace")
+      ("ollama-networks", po::value(&flags.ollama_networks), "comma-separated CIDR blocks of Ollama pod addresses the operator may dial to list and pull models (default: all in-cluster, none out of cluster; \"none\" turns model management off)")
+      ("ollama-concurrent-pulls", po::value(&flags.ollama_pulls)->default_value(2), "model pulls running at once")
       ("backup-key-file", po::value(&flags.backup_key_file), "file holding the HMAC key that signs backup verification results (default: $OKAMI_BACKUP_SIGNING_KEY_FILE)")
       ("log-level", po::value(&flags.log_level)->default_value("info"), "trace, debug, info, warn or error")
       ("log-json", po::bool_switch(&flags.log_json), "log one JSON object per line");

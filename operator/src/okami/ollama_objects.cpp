@@ -52,25 +52,6 @@ Json ollama_deployment(const v1alpha1::OkamiStack& stack) {
       // runAsNonRoot cannot be set; everything else is locked down.
       {"securityContext", container_security_context(false)}};
 
-  // Models are pulled when the container starts and on every restart, so they are kept present
-  // (a pull of a model already on the volume is a quick no-op). Names are validated against
-  // patterns::kModelName ([a-zA-Z0-9._:/-]), so single quotes are enough for the shell.
-  const auto models = spec.models_to_pull();
-  if (!models.empty()) {
-    std::string script = "until /bin/ollama list >/dev/null 2>&1; do sleep 2; done";
-    for (const auto& m : models) script += " && /bin/ollama pull '" + m + "'";
-    server["lifecycle"] = {
-        {"postStart", {{"exec", {{"command", Json::array({"/bin/sh", "-c", script})}}}}}};
-    // Ready only while every model is present: readiness is how the operator (and a Service)
-    // learns that the models are there, and status.ollama.models reports it.
-    std::string check = "/bin/ollama show '" + models.front() + "' >/dev/null";
-    for (std::size_t i = 1; i < models.size(); ++i) check += " && /bin/ollama show '" + models[i] + "' >/dev/null";
-    server["readinessProbe"] = {{"exec", {{"command", Json::array({"/bin/sh", "-c", check})}}},
-                                {"periodSeconds", 10},
-                                {"timeoutSeconds", 5},
-                                {"failureThreshold", 3}};
-  }
-
   Json labels = object_labels(stack, kOllamaComponent);
   labels[names::kLabelVersion] = spec.version;
   Json pod_template = {
@@ -94,7 +75,12 @@ Json ollama_deployment(const v1alpha1::OkamiStack& stack) {
   stamp_config_hash(pod_template, Json::object());
 
   Json dep = owned_object("apps/v1", "Deployment", names.ollama, stack, kOllamaComponent);
+  // Models are not pulled here: the operator pulls them through Ollama's API once the server
+  // runs (ollama_model_manager.h), so a registry that cannot be reached never restarts Ollama and
+  // a model added to the spec changes no pod. The deadline covers pulling the large image
+  // (gigabytes with the GPU libraries) and the startup probe's five minutes on a slow node.
   dep["spec"] = {{"replicas", 1},
+                 {"progressDeadlineSeconds", 1800},
                  {"strategy", {{"type", "Recreate"}}},
                  {"selector", {{"matchLabels", selector_labels(stack, kOllamaComponent)}}},
                  {"template", pod_template}};

@@ -69,14 +69,16 @@ StackReconciler::StackReconciler(kube::Client& client, StackStores stores,
                                  kube::EventRecorder& events, common::Clock& clock,
                                  const gate::CompatMatrix& matrix,
                                  BackupSignatureCheck signature_check,
-                                 StackReconcilerOptions options)
+                                 StackReconcilerOptions options,
+                                 ollama::OllamaModelManager* models)
     : client_(client),
       stores_(stores),
       events_(events),
       clock_(clock),
       matrix_(matrix),
       signature_check_(std::move(signature_check)),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      models_(models) {}
 
 void StackReconciler::event(const Json& stack, kube::EventType type, const std::string& reason,
                             const std::string& note) {
@@ -584,10 +586,12 @@ kube::ReconcileResult StackReconciler::report_refusal(const kube::ObjectRef& ref
 
 kube::ReconcileResult StackReconciler::reconcile_stack(const kube::ObjectRef& ref) {
   auto cached = stores_.stacks->get(ref.ns, ref.name);
-  if (!cached) return Action::await_change();
+  if (!cached || (*cached)["metadata"].contains("deletionTimestamp")) {
+    if (models_ != nullptr) models_->forget(ref);
+    return Action::await_change();
+  }
   const Json& raw = *cached;
   const Json& meta = raw["metadata"];
-  if (meta.contains("deletionTimestamp")) return Action::await_change();
   const int64_t generation = meta.value("generation", int64_t{0});
   Json old_status = raw.value("status", Json::object());
   const auto now = clock_.wall_now();
@@ -844,6 +848,11 @@ kube::ReconcileResult StackReconciler::reconcile_stack(const kube::ObjectRef& re
   si.backup_reason = backup_reason;
   si.backup_message = backup_message;
   si.backup_ok = backup_ok;
+  if (models_ != nullptr) {
+    si.models = models_->observe(ref, ollama::find_ollama_pod(*stores_.pods, stack),
+                                 stack.spec.ollama.models_to_pull(),
+                                 stack.spec.ollama.embedding_model);
+  }
   si.now = now;
   Json status = compute_status(old_status, si);
   if (status != old_status) {
@@ -867,7 +876,12 @@ kube::ReconcileResult StackReconciler::reconcile_stack(const kube::ObjectRef& re
   }
   const bool ready = kube::is_condition_true(status["conditions"], "Ready");
   if (take || reset_now) return Action::requeue(options_.step_poll);
-  return Action::requeue(ready || hold ? options_.resync : options_.progress_poll);
+  auto after = ready || hold ? options_.resync : options_.progress_poll;
+  const bool models_pending =
+      si.models.check == ollama::ModelsCheck::kUnreachable ||
+      (si.models.check == ollama::ModelsCheck::kChecked && !si.models.decision.all_present());
+  if (models_pending) after = std::min(after, options_.models_poll);
+  return Action::requeue(after);
 }
 
 }  // namespace okami

@@ -18,6 +18,7 @@
 #include "okami/compat_matrix.h"
 #include "okami/desired_state.h"
 #include "okami/job_objects.h"
+#include "okami/ollama_model_manager.h"
 #include "okami/stack_observation.h"
 #include "okami/upgrade_plan.h"
 
@@ -30,6 +31,9 @@ struct StackReconcilerOptions {
   std::chrono::milliseconds resync{std::chrono::minutes(10)};
   // While waiting for workloads to become ready (their watches also wake the stack).
   std::chrono::milliseconds progress_poll{std::chrono::seconds(30)};
+  // While a spec model is missing or the Ollama server does not answer (a finished pull also
+  // wakes the stack at once).
+  std::chrono::milliseconds models_poll{std::chrono::seconds(30)};
   // While a migration step waits for pods to stop or start.
   std::chrono::milliseconds step_poll{std::chrono::seconds(1)};
   // After the apiserver refused the operator (403 Forbidden, 401 Unauthorized): RBAC or a token
@@ -51,9 +55,11 @@ class StackReconciler final : public kube::Reconciler {
  public:
   StackReconciler(kube::Client& client, StackStores stores, kube::EventRecorder& events,
                   common::Clock& clock, const gate::CompatMatrix& matrix,
-                  BackupSignatureCheck signature_check, StackReconcilerOptions options);
+                  BackupSignatureCheck signature_check, StackReconcilerOptions options,
+                  ollama::OllamaModelManager* models = nullptr);
 
-  // Blocks on the API calls it needs (none in steady state). Errors: the client's (retryable
+  // Blocks on the API calls it needs (none in steady state), and for at most about a second on
+  // the stack's Ollama server while `models` rechecks its model list. Errors: the client's (retryable
   // ones are retried by the controller with backoff). An invalid spec is not an error but a
   // Stalled condition; neither is a request the apiserver refuses (Forbidden, Unauthorized):
   // Stalled with that reason and the apiserver's message, an Event, and a retry every
@@ -109,6 +115,7 @@ class StackReconciler final : public kube::Reconciler {
   const gate::CompatMatrix& matrix_;
   BackupSignatureCheck signature_check_;
   StackReconcilerOptions options_;
+  ollama::OllamaModelManager* models_;  // null: models are not checked
   std::mutex reported_mu_;
   std::set<std::string> reported_failures_;  // failed Jobs already announced by an Event
 };

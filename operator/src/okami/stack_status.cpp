@@ -24,6 +24,40 @@ void set(Json& conditions, const char* type, bool value, const std::string& reas
   kube::set_condition(conditions, type, value ? "True" : "False", reason, message, generation, now);
 }
 
+struct ModelsCondition {
+  std::string status;
+  std::string reason;
+  std::string message;
+};
+
+ModelsCondition models_condition(const v1alpha1::OkamiStack& stack,
+                                 const ollama::ModelsReport& models) {
+  switch (models.check) {
+    case ollama::ModelsCheck::kNotChecked:
+      return {"Unknown", "ModelsNotChecked",
+              models.message.empty() ? "the operator does not check the models" : models.message};
+    case ollama::ModelsCheck::kWaitingForOllama:
+      return {"False", "WaitingForOllama",
+              "waiting for an Ollama " + stack.spec.ollama.version + " pod to become ready"};
+    case ollama::ModelsCheck::kUnreachable:
+      return {"False", "OllamaUnreachable", models.message};
+    case ollama::ModelsCheck::kChecked:
+      break;
+  }
+  const auto& d = models.decision;
+  if (d.all_present()) {
+    return {"True", "AllModelsPresent", "every model of spec.ollama is on the Ollama server"};
+  }
+  for (const auto& m : d.missing) {
+    if (m.state == ollama::kModelFailed) {
+      return {"False", "ModelPullFailed", m.name + ": " + m.message};
+    }
+  }
+  std::string names;
+  for (const auto& m : d.missing) names += (names.empty() ? "" : ", ") + m.name;
+  return {"False", "PullingModels", "pulling " + names + " (see status.ollama.modelPulls)"};
+}
+
 Json component_status(const WorkloadState& w) {
   Json j = Json::object();
   if (w.ready) j["runningVersion"] = w.version;
@@ -48,13 +82,20 @@ Json compute_status(const Json& old_status, const StatusInputs& in) {
   status["chroma"] = chroma;
 
   Json ollama = component_status(obs.ollama);
-  // The Ollama pods are Ready only while every model of the spec is present (their readiness
-  // probe runs `ollama show` for each), so a ready server at the spec's version has them all.
-  Json models = Json::array();
-  if (obs.ollama.ready && obs.ollama.version == stack.spec.ollama.version) {
-    for (const auto& m : stack.spec.ollama.models_to_pull()) models.push_back(m);
+  const auto& models = in.models;
+  Json present = Json::array();
+  Json pulls = Json::array();
+  if (models.check == ollama::ModelsCheck::kChecked) {
+    for (const auto& m : models.decision.present) present.push_back(m);
+    for (const auto& m : models.decision.missing) {
+      Json p = {{"name", m.name}, {"state", m.state}};
+      if (!m.message.empty()) p["message"] = m.message;
+      if (m.last_attempt) p["lastAttempt"] = common::format_rfc3339(*m.last_attempt);
+      pulls.push_back(p);
+    }
   }
-  ollama["models"] = models;
+  ollama["models"] = present;
+  if (!pulls.empty()) ollama["modelPulls"] = pulls;
   if (const auto* model = in.matrix->find_model(stack.spec.ollama.embedding_model)) {
     ollama["embeddingDimension"] = model->dimension;
   }
@@ -115,6 +156,13 @@ Json compute_status(const Json& old_status, const StatusInputs& in) {
   }
   set(conditions, cond::kDegraded, degraded, degraded_reason, degraded_message, gen, in.now);
 
+  // Models: the embedding model must be on the server for the stack to serve.
+  const ModelsCondition mc = models_condition(stack, models);
+  kube::set_condition(conditions, cond::kModelsReady, mc.status, mc.reason, mc.message, gen, in.now);
+  const bool embedding_ok = models.check == ollama::ModelsCheck::kNotChecked ||
+                            (models.check == ollama::ModelsCheck::kChecked &&
+                             models.decision.embedding_present);
+
   // Readiness: every workload rolled out and ready at the version the operator runs now, and the
   // spec's versions are the ones running.
   const bool at_target = obs.chroma.ready && obs.chroma.version == in.chroma_target &&
@@ -128,7 +176,13 @@ Json compute_status(const Json& old_status, const StatusInputs& in) {
   if (!obs.ollama.ready) waiting += " ollama";
   if (!obs.client.ready) waiting += " client";
 
-  if (converged && !stalled) {
+  if (converged && !stalled && !embedding_ok) {
+    const std::string message = "the embedding model " + stack.spec.ollama.embedding_model +
+                                " is not on the Ollama server yet: " + mc.message;
+    set(conditions, cond::kReady, false, mc.reason, message, gen, in.now);
+    set(conditions, cond::kReconciling, true, mc.reason, message, gen, in.now);
+    ph = degraded ? phase::kDegraded : phase::kProgressing;
+  } else if (converged && !stalled) {
     set(conditions, cond::kReady, true, "Ready",
         "Chroma " + in.chroma_target + ", Ollama " + stack.spec.ollama.version + " and client " +
             in.client_target + " are running",

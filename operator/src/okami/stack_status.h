@@ -1,6 +1,6 @@
 // The OkamiStack status as a pure function of what was observed and decided: running versions,
 // phase, and the Ready / Reconciling / Stalled / CompatibilityGate / UpgradeBlocked /
-// BackupVerified / Degraded conditions. The reconciler writes it only when it differs.
+// BackupVerified / Degraded / ModelsReady conditions. The reconciler writes it only when it differs.
 #pragma once
 
 #include <string>
@@ -9,6 +9,7 @@
 #include "kube/client.h"
 #include "okami/compat_matrix.h"
 #include "okami/compatibility_gate.h"
+#include "okami/ollama_models.h"
 #include "okami/stack_observation.h"
 #include "okami/upgrade_plan.h"
 #include "okami/v1alpha1/okamistack.h"
@@ -27,6 +28,8 @@ struct StatusInputs {
   std::string backup_reason;
   std::string backup_message;
   bool backup_ok = false;
+  // What the model manager knows about spec.ollama's models (kNotChecked: not looked at).
+  ollama::ModelsReport models;
   common::Clock::WallPoint now;
 };
 

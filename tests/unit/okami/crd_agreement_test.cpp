@@ -144,7 +144,9 @@ Json full_stack() {
   in["status"] = Json::parse(R"({
     "observedGeneration": 3, "phase": "Migrating",
     "chroma": {"runningVersion": "0.5.23", "dataFormat": "0.5", "endpoint": "http://x:8000", "authMode": "Token"},
-    "ollama": {"runningVersion": "0.4.7", "models": ["mxbai-embed-large:latest"], "embeddingDimension": 1024},
+    "ollama": {"runningVersion": "0.4.7", "models": ["mxbai-embed-large:latest"], "embeddingDimension": 1024,
+               "modelPulls": [{"name": "llama3.2:3b", "state": "Failed", "message": "registry unreachable",
+                               "lastAttempt": "2026-11-26T01:00:00Z"}]},
     "client": {"runningVersion": "1.0.0"},
     "migration": {"step": "Quiesce", "from": "0.5.23", "to": "1.0.15", "backupRef": "b1",
                   "startedAt": "2026-11-26T01:00:00Z", "finishedAt": "2026-11-26T01:10:00Z", "message": "m",

@@ -286,11 +286,12 @@ TEST(DesiredState, OllamaServesOnAllInterfacesWithItsModelsOnTheVolume) {
   EXPECT_EQ(ollama["image"], "ollama/ollama:0.4.7");
   EXPECT_EQ(ollama["startupProbe"]["httpGet"]["path"], "/api/version");
   EXPECT_EQ(ollama["livenessProbe"]["httpGet"]["path"], "/api/version");
-  // Ready means the embedding model is present, not only that the server answers.
-  EXPECT_EQ(ollama["readinessProbe"]["exec"]["command"][2],
-            "/bin/ollama show 'mxbai-embed-large' >/dev/null");
+  // Ready when the server answers; the operator checks the models through /api/tags.
+  EXPECT_EQ(ollama["readinessProbe"]["httpGet"]["path"], "/api/version");
   EXPECT_EQ(ollama["resources"]["limits"]["nvidia.com/gpu"], 2);
   EXPECT_EQ(dep["spec"]["strategy"]["type"], "Recreate");
+  // A first start pulls a large image: the default 600 s would report a normal install failed.
+  EXPECT_EQ(dep["spec"]["progressDeadlineSeconds"], 1800);
 }
 
 TEST(DesiredState, ACpuOnlyOllamaSeesNoGpu) {
@@ -414,21 +415,16 @@ TEST(DesiredState, NoSchedulingFieldsMeansNoneInThePodSpecs) {
   }
 }
 
-TEST(DesiredState, OllamaPullsTheSpecsModelsWhenItStartsSoTheyAreKeptPresent) {
+TEST(DesiredState, OllamaStartsWithoutPullingModelsSoAnUnreachableRegistryNeverRestartsIt) {
   OkamiStack stack = sample();
+  const Json before = find(objects_for(stack), "Deployment", "okami-ollama");
   stack.spec.ollama.models = std::vector<std::string>{"mxbai-embed-large", "llama3.2:3b"};
-  const auto objects = objects_for(stack);
-  const Json& ollama = first_container(find(objects, "Deployment", "okami-ollama"));
-  const Json& command = ollama["lifecycle"]["postStart"]["exec"]["command"];
-  ASSERT_EQ(command.size(), 3u);
-  const std::string script = command[2];
-  EXPECT_NE(script.find("/bin/ollama pull 'mxbai-embed-large'"), std::string::npos);
-  EXPECT_NE(script.find("/bin/ollama pull 'llama3.2:3b'"), std::string::npos);
-  // The pull waits for the server first: postStart runs beside the container's entrypoint.
-  EXPECT_LT(script.find("until /bin/ollama list"), script.find("pull"));
-  // Ready only when every model is present.
-  const std::string probe = ollama["readinessProbe"]["exec"]["command"][2];
-  EXPECT_EQ(probe, "/bin/ollama show 'mxbai-embed-large' >/dev/null && /bin/ollama show 'llama3.2:3b' >/dev/null");
+  const Json dep = find(objects_for(stack), "Deployment", "okami-ollama");
+  const Json& ollama = first_container(dep);
+  EXPECT_FALSE(ollama.contains("lifecycle"));
+  EXPECT_EQ(ollama["readinessProbe"]["httpGet"]["path"], "/api/version");
+  // Adding a model changes no pod (no Recreate outage): the operator pulls it through the API.
+  EXPECT_EQ(dep["spec"]["template"], before["spec"]["template"]);
 }
 
 TEST(DesiredState, EveryPodIsHardened) {
@@ -507,8 +503,8 @@ TEST(DesiredState, ConfigHashRollsPodsOnlyWhenTheirConfigChanges) {
   OkamiStack other_model = sample();
   other_model.spec.ollama.embedding_model = "nomic-embed-text";
   EXPECT_NE(hash(base, "okami-client"), hash(other_model, "okami-client"));
-  // Ollama restarts too: it must pull the new embedding model.
-  EXPECT_NE(hash(base, "okami-ollama"), hash(other_model, "okami-ollama"));
+  // Ollama keeps running: the operator pulls the new embedding model through its API.
+  EXPECT_EQ(hash(base, "okami-ollama"), hash(other_model, "okami-ollama"));
   OkamiStack other_client = sample();
   other_client.spec.client.version = "9.9.9";
   EXPECT_EQ(hash(base, "okami-ollama"), hash(other_client, "okami-ollama"));

@@ -40,6 +40,7 @@ struct Fixture {
   upgrade::Decision decision = upgrade::UpToDate{"up to date"};
   gate::CompatMatrix matrix = *gate::CompatMatrix::builtin();
   common::Clock::WallPoint now = std::chrono::system_clock::from_time_t(1'800'000'000);
+  ollama::ModelsReport models;
 
   Json compute(const Json& old_status = Json::object()) {
     StatusInputs in;
@@ -50,6 +51,7 @@ struct Fixture {
     in.matrix = &matrix;
     in.chroma_target = stack.spec.chroma.version;
     in.client_target = stack.spec.client.version;
+    in.models = models;
     in.now = now;
     return compute_status(old_status, in);
   }
@@ -75,15 +77,97 @@ TEST(StackStatus, ReadyOnlyWhenEveryWorkloadRunsTheSpecsVersion) {
   EXPECT_EQ(t["phase"], "Progressing");
 }
 
-TEST(StackStatus, ModelsArePresentOnlyWhileTheReadinessProbeSaysSo) {
+// A stack whose workloads all run the spec's versions, with the model check's answer `models`.
+Fixture converged(ollama::ModelsReport models) {
   Fixture f;
   f.stack.spec.ollama.models = std::vector<std::string>{"llama3.2:3b"};
+  f.obs.chroma = ready_at("0.5.23");
   f.obs.ollama = ready_at("0.4.7");
+  f.obs.client = ready_at("1.0.0");
+  f.models = std::move(models);
+  return f;
+}
+
+ollama::ModelsReport checked(std::vector<std::string> installed,
+                             std::map<std::string, ollama::PullRecord> pulls = {}) {
+  ollama::ModelsReport r;
+  r.check = ollama::ModelsCheck::kChecked;
+  const auto now_wall = std::chrono::system_clock::from_time_t(1'800'000'000);
+  r.decision = ollama::decide_models({"llama3.2:3b", "mxbai-embed-large"}, "mxbai-embed-large",
+                                     installed, pulls, common::Clock::SteadyPoint{}, now_wall);
+  return r;
+}
+
+TEST(StackStatus, ModelsListsWhatTheServerHasInSpecOrder) {
+  Fixture f = converged(checked({"mxbai-embed-large:latest", "llama3.2:3b", "other:7b"}));
   Json s = f.compute(Json{{"ollama", {{"models", Json::array({"stale:1b"})}}}});
-  EXPECT_EQ(s["ollama"]["models"], Json(f.stack.spec.ollama.models_to_pull()));
   EXPECT_EQ(s["ollama"]["models"], Json::array({"llama3.2:3b", "mxbai-embed-large"}));
-  f.obs.ollama.ready = false;
-  EXPECT_EQ(f.compute(s)["ollama"]["models"], Json::array());
+  EXPECT_FALSE(s["ollama"].contains("modelPulls"));
+  const auto c = kube::find_condition(s["conditions"], "ModelsReady");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->status, "True");
+  EXPECT_EQ(s["phase"], "Ready");
+}
+
+TEST(StackStatus, AMissingEmbeddingModelKeepsTheStackFromReadyWithTheReason) {
+  ollama::PullRecord failed;
+  failed.failures = 1;
+  failed.last_error = "pull mxbai-embed-large: dial tcp: lookup registry.ollama.ai: no such host";
+  failed.retry_at = common::Clock::SteadyPoint{} + std::chrono::seconds(30);
+  Fixture f = converged(checked({"llama3.2:3b"}, {{"mxbai-embed-large", failed}}));
+  Json s = f.compute();
+  EXPECT_EQ(s["ollama"]["models"], Json::array({"llama3.2:3b"}));
+  ASSERT_EQ(s["ollama"]["modelPulls"].size(), 1u);
+  EXPECT_EQ(s["ollama"]["modelPulls"][0]["name"], "mxbai-embed-large");
+  EXPECT_EQ(s["ollama"]["modelPulls"][0]["state"], "Failed");
+  EXPECT_NE(s["ollama"]["modelPulls"][0]["message"].get<std::string>().find("no such host"),
+            std::string::npos);
+  const auto models = kube::find_condition(s["conditions"], "ModelsReady");
+  ASSERT_TRUE(models);
+  EXPECT_EQ(models->status, "False");
+  EXPECT_EQ(models->reason, "ModelPullFailed");
+  const auto ready = kube::find_condition(s["conditions"], "Ready");
+  EXPECT_EQ(ready->status, "False");
+  EXPECT_EQ(ready->reason, "ModelPullFailed");
+  EXPECT_NE(ready->message.find("mxbai-embed-large"), std::string::npos);
+  EXPECT_EQ(s["phase"], "Progressing");
+  EXPECT_FALSE(kube::is_condition_true(s["conditions"], "Stalled"));
+  // The same answer again writes nothing.
+  EXPECT_EQ(f.compute(s), s);
+}
+
+TEST(StackStatus, AMissingChatModelIsReportedButTheStackServes) {
+  Fixture f = converged(checked({"mxbai-embed-large"}));
+  Json s = f.compute();
+  EXPECT_EQ(s["ollama"]["modelPulls"][0]["name"], "llama3.2:3b");
+  EXPECT_EQ(s["ollama"]["modelPulls"][0]["state"], "Pulling");
+  EXPECT_EQ(kube::find_condition(s["conditions"], "ModelsReady")->reason, "PullingModels");
+  EXPECT_TRUE(kube::is_condition_true(s["conditions"], "Ready"));
+}
+
+TEST(StackStatus, AnUnreachableOllamaIsAStableNotReadyStatus) {
+  ollama::ModelsReport r;
+  r.check = ollama::ModelsCheck::kUnreachable;
+  r.message = "Ollama at http://10.244.0.7:11434 does not answer: connection timed out";
+  Fixture f = converged(r);
+  Json s = f.compute();
+  EXPECT_EQ(s["ollama"]["models"], Json::array());
+  EXPECT_EQ(kube::find_condition(s["conditions"], "ModelsReady")->reason, "OllamaUnreachable");
+  EXPECT_EQ(kube::find_condition(s["conditions"], "Ready")->reason, "OllamaUnreachable");
+  f.now += std::chrono::minutes(5);
+  EXPECT_EQ(f.compute(s), s);
+}
+
+TEST(StackStatus, ModelsNotCheckedLeaveReadyToTheWorkloads) {
+  ollama::ModelsReport r;
+  r.message = "the Ollama pod's address 10.244.0.7 is outside --ollama-networks";
+  Fixture f = converged(r);
+  Json s = f.compute();
+  const auto c = kube::find_condition(s["conditions"], "ModelsReady");
+  EXPECT_EQ(c->status, "Unknown");
+  EXPECT_EQ(c->reason, "ModelsNotChecked");
+  EXPECT_TRUE(kube::is_condition_true(s["conditions"], "Ready"));
+  EXPECT_EQ(s["ollama"]["models"], Json::array());
 }
 
 TEST(StackStatus, ABlockedUpgradeIsStalledWithItsReasonAndTheNextCommand) {

@@ -91,6 +91,13 @@ void read_status(ObjectReader& r, OkamiStackStatus& st) {
     auto& v = st.ollama.emplace();
     o.string("runningVersion", v.running_version);
     o.string_list("models", v.models);
+    o.object_list("modelPulls", [&v](ObjectReader& m) {
+      auto& pull = v.model_pulls.emplace_back();
+      m.string("name", pull.name, true);
+      m.string("state", pull.state, true);
+      m.string("message", pull.message);
+      m.string("lastAttempt", pull.last_attempt);
+    });
     o.integer("embeddingDimension", v.embedding_dimension);
   });
   r.object("client", [&st](ObjectReader& c) {
@@ -236,6 +243,16 @@ Json OkamiStackStatus::to_json() const {
     Json o = Json::object();
     put(o, "runningVersion", ollama->running_version);
     if (!ollama->models.empty()) o["models"] = ollama->models;
+    if (!ollama->model_pulls.empty()) {
+      Json pulls = Json::array();
+      for (const auto& m : ollama->model_pulls) {
+        Json p = {{"name", m.name}, {"state", m.state}};
+        put(p, "message", m.message);
+        put(p, "lastAttempt", m.last_attempt);
+        pulls.push_back(p);
+      }
+      o["modelPulls"] = pulls;
+    }
     put(o, "embeddingDimension", ollama->embedding_dimension);
     j["ollama"] = o;
   }

@@ -79,6 +79,7 @@ inline constexpr const char* kCompatibilityGate = "CompatibilityGate";
 inline constexpr const char* kBackupVerified = "BackupVerified";
 inline constexpr const char* kUpgradeBlocked = "UpgradeBlocked";
 inline constexpr const char* kDegraded = "Degraded";
+inline constexpr const char* kModelsReady = "ModelsReady";
 }  // namespace condition
 
 // --- spec -------------------------------------------------------------------------------------
@@ -172,9 +173,18 @@ struct ChromaStatus {
   std::optional<std::string> auth_mode;  // "Token", "NetworkPolicy", "None"
 };
 
+// A spec model that is not on the Ollama server yet: its pull runs or failed (and is retried).
+struct ModelPull {
+  std::string name;
+  std::string state;  // "Pulling" or "Failed"
+  std::optional<std::string> message;
+  std::optional<std::string> last_attempt;  // RFC 3339
+};
+
 struct OllamaStatus {
   std::optional<std::string> running_version;
-  std::vector<std::string> models;  // present on the server
+  std::vector<std::string> models;  // the spec's models present on the server (/api/tags)
+  std::vector<ModelPull> model_pulls;
   std::optional<int64_t> embedding_dimension;
 };
 
