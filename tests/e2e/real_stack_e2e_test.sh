@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# The product on the real node, every pod running for real: the chart installs the operator, whose
+# image (built from operator/Dockerfile by hack/images.sh) runs in the cluster under the chart's
+# ServiceAccount; the sample OkamiStack brings up ChromaDB 0.5.23, Ollama 0.4.7 and the client
+# stand-in on the real kubelet; the client stores and recalls a memory through Chroma with
+# embeddings that Ollama computes; the Chroma Service answers through `kubectl port-forward`; a
+# backup's archive and verify Jobs run in the operator image and the backup becomes Verified.
+# Without the real node this test fails: it never falls back to KWOK.
+set -uo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+[ -n "${OKAMI_REAL_NODE:-}" ] && [ "${OKAMI_REAL_NODE}" != 0 ] && [ -S "${OKAMI_CONTAINERD_SOCK:-}" ] || {
+  echo "FAIL real node: OKAMI_REAL_NODE is not set; start the control plane with its real node (hack/cluster.sh up)"
+  echo "0 passed, 1 failed"; exit 1; }
+NODE="$OKAMI_REAL_NODE"
+h() { "$HELM_BIN" "$@"; }
+
+REL="e2e-real-$$"; OP_NS="e2e-real-op-$$"; NS="e2e-real-$$"; STACK=okami
+BACKUP="$STACK-real-backup"
+MODEL=mxbai-embed-large
+MODEL_FILE=/opt/okami-local-models/$MODEL/Modelfile
+PF_PIDS=()
+
+cleanup() {
+  local p
+  for p in "${PF_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  if [ "${failed:-0}" != 0 ]; then
+    echo "--- pods"; k get pods -A -o wide 2>/dev/null | grep -E "$NS|$OP_NS" | head -30
+    echo "--- operator log"; k logs -n "$OP_NS" deploy/"$REL-okami-operator" --tail=40 2>/dev/null | cut -c1-300
+    echo "--- events"; k get events -n "$NS" --sort-by=.lastTimestamp 2>/dev/null | tail -25 | cut -c1-250
+  fi
+  k delete okamibackups --all -n "$NS" --wait=false >/dev/null 2>&1
+  k delete okamistack "$STACK" -n "$NS" --wait=false >/dev/null 2>&1
+  h uninstall "$REL" -n "$OP_NS" --wait --timeout 60s >/dev/null 2>&1
+  k delete clusterrole,clusterrolebinding -l "app.kubernetes.io/instance=$REL" --ignore-not-found >/dev/null 2>&1
+  k delete namespace "$OP_NS" --wait=false >/dev/null 2>&1
+  remove_namespace_and_work
+}
+trap cleanup EXIT
+
+jp() { k get oks "$STACK" -n "$NS" -o jsonpath="$1" 2>/dev/null; }
+cond() { jp "{.status.conditions[?(@.type==\"$1\")].$2}"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# port_forward TARGET REMOTE_PORT: `kubectl port-forward` on a free loopback port; prints the port.
+port_forward() {
+  local port; port="$(free_port)"
+  k port-forward -n "$NS" "$1" "$port:$2" --address 127.0.0.1 >"$E2E_WORK/pf-$port.log" 2>&1 &
+  PF_PIDS+=($!)
+  wait_for "port-forward to $1" 30 curl -s -o /dev/null "http://127.0.0.1:$port/" || return 1
+  echo "$port"
+}
+
+# pods_on_real_node SELECTOR: every pod of SELECTOR is on the real node, Running and Ready.
+pods_ready_on_real_node() {
+  k get pods -n "$NS" -l "$1" -o json | python3 -c '
+import json, sys
+pods = json.load(sys.stdin)["items"]
+node = sys.argv[1]
+ok = bool(pods) and all(
+    p["spec"].get("nodeName") == node and p["status"].get("phase") == "Running" and
+    any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
+    for p in pods)
+sys.exit(0 if ok else 1)' "$NODE"
+}
+
+operator_runs_in_cluster() {
+  k apply --server-side -f "$ROOT_DIR/crds/" >/dev/null || return 1
+  h install "$REL" "$ROOT_DIR/helm/okami-operator" -n "$OP_NS" --create-namespace \
+    --set crds.enabled=false --set-string "nodeSelector.okami\.io/real-node=true" \
+    --wait --timeout 180s >"$E2E_WORK/helm.log" 2>&1 || { tail -5 "$E2E_WORK/helm.log"; return 1; }
+  local pod; pod="$(k get pods -n "$OP_NS" -l "app.kubernetes.io/instance=$REL" -o name | head -1)"
+  echo "  $pod on $(k get "$pod" -n "$OP_NS" -o jsonpath='{.spec.nodeName}'), image $(k get "$pod" -n "$OP_NS" -o jsonpath='{.status.containerStatuses[0].imageID}' | cut -c1-40)"
+  [ "$(k get "$pod" -n "$OP_NS" -o jsonpath='{.spec.nodeName}')" = "$NODE" ] || return 1
+  wait_for "operator leads" 60 sh -c "$KUBE_BIN_DIR/kubectl logs -n $OP_NS $pod | grep -q 'became leader\|starting controllers'"
+}
+
+sample_stack_runs_for_real() {
+  k create namespace "$NS" >/dev/null 2>&1
+  # The sample, with the client stand-in's health endpoint as its readiness probe.
+  sed -e "s/namespace: okami$/namespace: $NS/" -e 's|^  client:$|&\n    healthCheck: {path: /healthz, port: 8080}|' \
+    "$ROOT_DIR/manifests/samples/okamistack.yaml" | k apply -f - >/dev/null || return 1
+  # Ollama starts with an empty volume and no registry to pull from: the locally made embedding
+  # model that the image carries is created on the volume with Ollama's own `ollama create`.
+  wait_for "Ollama Running" 240 pods_ready_on_real_node "app.kubernetes.io/component=model-server,okami.io/stack=$STACK" || return 1
+  local t0; t0=$(date +%s)
+  k exec -n "$NS" deploy/"$STACK-ollama" -- ollama create "$MODEL" -f "$MODEL_FILE" >"$E2E_WORK/ollama-create.log" 2>&1 ||
+    { tail -5 "$E2E_WORK/ollama-create.log"; return 1; }
+  echo "  ollama create $MODEL (locally made model) in $(( $(date +%s) - t0 ))s"
+  k wait -n "$NS" --for=condition=Ready "okamistack/$STACK" --timeout=600s >/dev/null || { cond Ready message; echo; return 1; }
+  local c
+  for c in vector-store model-server client; do
+    pods_ready_on_real_node "app.kubernetes.io/component=$c,okami.io/stack=$STACK" || { echo "  $c is not Ready on $NODE"; return 1; }
+  done
+  k get pods -n "$NS" -o wide | sed 's/^/  /'
+}
+
+no_restarts_after_a_while() {
+  sleep 60
+  local restarts
+  restarts="$(k get pods -n "$NS" -l "okami.io/stack=$STACK" -o jsonpath='{range .items[*]}{.metadata.name}={range .status.containerStatuses[*]}{.restartCount}{end}{" "}{end}')"
+  echo "  restart counts: $restarts"
+  ! grep -qE '=[1-9]' <<< "$restarts"
+}
+
+models_reported_present() {
+  wait_for "status.ollama.models lists $MODEL" 120 sh -c \
+    "$KUBE_BIN_DIR/kubectl get oks $STACK -n $NS -o jsonpath='{.status.ollama.models}' | grep -q $MODEL" || {
+    echo "  status.ollama: $(jp '{.status.ollama}')"; return 1; }
+  echo "  status.ollama.models: $(jp '{.status.ollama.models}')"
+}
+
+client_stores_and_recalls_a_memory() {
+  local pod port
+  pod="$(k get pods -n "$NS" -l "app.kubernetes.io/component=client,okami.io/stack=$STACK" -o name | head -1)"
+  port="$(port_forward "$pod" 8080)" || return 1
+  curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || { echo "  /healthz: $(curl -s "http://127.0.0.1:$port/healthz")"; return 1; }
+  local t
+  for t in "The wolf guards the northern ridge at dawn" "Invoices are filed every Friday afternoon" \
+           "The bakery on Elm street sells rye bread"; do
+    curl -sf -X POST -H 'Content-Type: application/json' -d "{\"text\": \"$t\"}" \
+      "http://127.0.0.1:$port/memories" >/dev/null || { echo "  storing '$t' failed"; return 1; }
+  done
+  local found
+  found="$(curl -sf -G --data-urlencode "q=The wolf guards the northern ridge at dawn" "http://127.0.0.1:$port/memories/search")" || return 1
+  echo "  recall: $(cut -c1-200 <<< "$found")"
+  grep -q "northern ridge" <<< "$found"
+}
+
+chroma_answers_through_port_forward() {
+  local port token
+  port="$(port_forward "svc/$STACK-chroma" 8000)" || return 1
+  curl -sf "http://127.0.0.1:$port/api/v1/heartbeat" | grep -q nanosecond || return 1
+  token="$(k get secret "$STACK-chroma-token" -n "$NS" -o jsonpath='{.data.token}' | base64 -d)"
+  local cols
+  cols="$(curl -sf -H "Authorization: Bearer $token" "http://127.0.0.1:$port/api/v1/collections")" || return 1
+  echo "  collections: $(python3 -c 'import json,sys; print([c["name"] for c in json.load(sys.stdin)])' <<< "$cols")"
+  [ "$(python3 -c 'import json,sys; print(len(json.load(sys.stdin)))' <<< "$cols")" -ge 1 ]
+}
+
+backup_jobs_run_for_real() {
+  k apply -f - >/dev/null <<EOF || return 1
+apiVersion: okami.io/v1alpha1
+kind: OkamiBackup
+metadata: {name: $BACKUP, namespace: $NS}
+spec: {stackRef: $STACK}
+EOF
+  k wait -n "$NS" --for=condition=Verified "okamibackup/$BACKUP" --timeout=600s >/dev/null || {
+    echo "  phase $(k get okb "$BACKUP" -n "$NS" -o jsonpath='{.status.phase}'): $(k get okb "$BACKUP" -n "$NS" -o jsonpath='{.status.message}')"
+    k get jobs,pods -n "$NS" -o wide | sed 's/^/  /'; return 1; }
+  k get okb -n "$NS" | sed 's/^/  /'
+  # The Jobs ran in the operator's image on the real node and ended Complete.
+  local jobs
+  jobs="$(k get pods -n "$NS" -l "okami.io/backup=$BACKUP" -o jsonpath='{range .items[*]}{.spec.nodeName}/{.spec.containers[0].image}/{.status.phase}{" "}{end}')"
+  echo "  Job pods: $jobs"
+  [ -n "$jobs" ] && ! grep -qv "^$NODE/.*/Succeeded$" <<< "$(tr ' ' '\n' <<< "$jobs" | grep .)"
+}
+
+echo "real node: $NODE"
+check OperatorRunsInClusterOnTheRealNode operator_runs_in_cluster
+check SampleStackRunsForReal sample_stack_runs_for_real
+check ModelsReportedPresentFromOllama models_reported_present
+check ClientStoresAndRecallsAMemory client_stores_and_recalls_a_memory
+check ChromaAnswersThroughPortForward chroma_answers_through_port_forward
+check BackupJobsRunForRealAndVerify backup_jobs_run_for_real
+check NoPodRestartedAfterAMinute no_restarts_after_a_while
+finish
