@@ -4,8 +4,12 @@
 # ServiceAccount; the sample OkamiStack brings up ChromaDB 0.5.23, Ollama 0.4.7 and the client
 # stand-in on the real kubelet; the client stores and recalls a memory through Chroma with
 # embeddings that Ollama computes; the Chroma Service answers through `kubectl port-forward`; a
-# backup's archive and verify Jobs run in the operator image and the backup becomes Verified.
-# Without the real node this test fails: it never falls back to KWOK.
+# backup's archive and verify Jobs run in the operator image and the backup becomes Verified; the
+# migration to ChromaDB 1.0.15 runs the real 1.0.15 image on the volume (with the guard init
+# container, the final backup, the memory reset and the post-migration verify Job), the guard
+# refuses ChromaDB 0.5.23 on the migrated data, and spec.restore brings 0.5.23 back on a fresh
+# volume that holds the client's memories. Without the real node this test fails: it never falls
+# back to KWOK.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -19,11 +23,10 @@ REL="e2e-real-$$"; OP_NS="e2e-real-op-$$"; NS="e2e-real-$$"; STACK=okami
 BACKUP="$STACK-real-backup"
 MODEL=mxbai-embed-large
 MODEL_FILE=/opt/okami-local-models/$MODEL/Modelfile
-PF_PIDS=()
 
 cleanup() {
   local p
-  for p in "${PF_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in $(cat "$E2E_WORK/port-forward.pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
   if [ "${failed:-0}" != 0 ]; then
     echo "--- pods"; k get pods -A -o wide 2>/dev/null | grep -E "$NS|$OP_NS" | head -30
     echo "--- operator log"; k logs -n "$OP_NS" deploy/"$REL-okami-operator" --tail=40 2>/dev/null | cut -c1-300
@@ -46,10 +49,19 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 port_forward() {
   local port; port="$(free_port)"
   k port-forward -n "$NS" "$1" "$port:$2" --address 127.0.0.1 >"$E2E_WORK/pf-$port.log" 2>&1 &
-  PF_PIDS+=($!)
+  echo "$!" >>"$E2E_WORK/port-forward.pids"  # a subshell runs this: cleanup reads the pids back
   wait_for "port-forward to $1" 30 curl -s -o /dev/null "http://127.0.0.1:$port/" || return 1
   echo "$port"
 }
+
+# client_port: a port-forward to the client pod that runs now, once it is Ready (/healthz).
+client_port() {
+  local pod
+  wait_for "a Ready client" 300 pods_ready_on_real_node "app.kubernetes.io/component=client,okami.io/stack=$STACK" || return 1
+  pod="$(k get pods -n "$NS" -l "app.kubernetes.io/component=client,okami.io/stack=$STACK" --field-selector=status.phase=Running -o name | head -1)"
+  port_forward "$pod" 8080
+}
+memory_count() { curl -sf "http://127.0.0.1:$1/memories/count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["chroma"])'; }
 
 # pods_on_real_node SELECTOR: every pod of SELECTOR is on the real node, Running and Ready.
 pods_ready_on_real_node() {
@@ -66,8 +78,10 @@ sys.exit(0 if ok else 1)' "$NODE"
 
 operator_runs_in_cluster() {
   k apply --server-side -f "$ROOT_DIR/crds/" >/dev/null || return 1
+  # The release reconciles the stack's namespace only (its Role is made there).
+  k create namespace "$NS" >/dev/null || return 1
   h install "$REL" "$ROOT_DIR/helm/okami-operator" -n "$OP_NS" --create-namespace \
-    --set crds.enabled=false --set-string "nodeSelector.okami\.io/real-node=true" \
+    --set crds.enabled=false --set-string "nodeSelector.okami\.io/real-node=true" --set "watchNamespaces={$NS}" \
     --wait --timeout 180s >"$E2E_WORK/helm.log" 2>&1 || { tail -5 "$E2E_WORK/helm.log"; return 1; }
   local pod; pod="$(k get pods -n "$OP_NS" -l "app.kubernetes.io/instance=$REL" -o name | head -1)"
   echo "  $pod on $(k get "$pod" -n "$OP_NS" -o jsonpath='{.spec.nodeName}'), image $(k get "$pod" -n "$OP_NS" -o jsonpath='{.status.containerStatuses[0].imageID}' | cut -c1-40)"
@@ -76,7 +90,6 @@ operator_runs_in_cluster() {
 }
 
 sample_stack_runs_for_real() {
-  k create namespace "$NS" >/dev/null 2>&1
   # The sample, with the client stand-in's health endpoint as its readiness probe.
   sed -e "s/namespace: okami$/namespace: $NS/" -e 's|^  client:$|&\n    healthCheck: {path: /healthz, port: 8080}|' \
     "$ROOT_DIR/manifests/samples/okamistack.yaml" | k apply -f - >/dev/null || return 1
@@ -111,9 +124,8 @@ models_reported_present() {
 }
 
 client_stores_and_recalls_a_memory() {
-  local pod port
-  pod="$(k get pods -n "$NS" -l "app.kubernetes.io/component=client,okami.io/stack=$STACK" -o name | head -1)"
-  port="$(port_forward "$pod" 8080)" || return 1
+  local port
+  port="$(client_port)" || return 1
   curl -sf "http://127.0.0.1:$port/healthz" >/dev/null || { echo "  /healthz: $(curl -s "http://127.0.0.1:$port/healthz")"; return 1; }
   local t
   for t in "The wolf guards the northern ridge at dawn" "Invoices are filed every Friday afternoon" \
@@ -156,6 +168,100 @@ EOF
   [ -n "$jobs" ] && ! grep -qv "^$NODE/.*/Succeeded$" <<< "$(tr ' ' '\n' <<< "$jobs" | grep .)"
 }
 
+migration_to_chroma_1_runs_for_real() {
+  k annotate okamistack "$STACK" -n "$NS" okami.io/reset-memories=e2e --overwrite >/dev/null || return 1
+  k patch okamistack "$STACK" -n "$NS" --type merge -p "{\"spec\":{
+    \"chroma\":{\"version\":\"$CHROMA_NEW_VERSION\"},
+    \"client\":{\"version\":\"2.0.0\",\"packages\":{
+      \"chromadb\":\"==1.1.0\",\"crewai\":\"==0.201.0\",\"crewai-tools\":\"==0.74.0\",\"ollama\":\"==0.4.4\"}}}}" >/dev/null || return 1
+  wait_for "UpgradeBlocked" 60 sh -c "$KUBE_BIN_DIR/kubectl get oks $STACK -n $NS -o jsonpath='{.status.conditions[?(@.type==\"UpgradeBlocked\")].status}' | grep -q True" || return 1
+  echo "  blocked first: $(cond UpgradeBlocked reason)"
+  k annotate okamistack "$STACK" -n "$NS" "okami.io/verified-backup=$BACKUP" --overwrite >/dev/null || return 1
+  local deadline=$(( $(date +%s) + 900 ))
+  until [ "$(jp '{.status.migration.step}')" = Done ] && [ "$(cond Ready status)" = True ] &&
+        [ "$(jp '{.status.chroma.runningVersion}')" = "$CHROMA_NEW_VERSION" ]; do
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "  step $(jp '{.status.migration.step}'): $(jp '{.status.migration.message}')"; return 1; }
+    sleep 2
+  done
+  echo "  $(jp '{.status.migration.message}')"
+  # The 1.0.15 server runs on the real node, after its guard init container passed on the volume.
+  [ "$(k get pod "$STACK-chroma-0" -n "$NS" -o jsonpath='{.spec.containers[0].image}')" = "chromadb/chroma:$CHROMA_NEW_VERSION" ] || return 1
+  [ "$(k get pod "$STACK-chroma-0" -n "$NS" -o jsonpath='{.status.initContainerStatuses[0].state.terminated.exitCode}')" = 0 ] || return 1
+  pods_ready_on_real_node "app.kubernetes.io/component=vector-store,okami.io/stack=$STACK" || return 1
+  # The final backup, the memory reset and the post-migration verify ran as Jobs on the node.
+  local ran
+  ran="$(k get pods -n "$NS" -o jsonpath='{range .items[*]}{.metadata.labels.app\.kubernetes\.io/component}:{.status.phase}{" "}{end}')"
+  echo "  pods: $ran"
+  grep -q "memory-reset:Succeeded" <<< "$ran" && grep -q "migration-verify:Succeeded" <<< "$ran" || return 1
+  [ "$(k get pvc "$STACK-chroma-data" -n "$NS" -o jsonpath='{.metadata.annotations.okami\.io/chroma-data-format}')" = chroma-1.0 ] || return 1
+  # The client on chromadb 1.x reads the memories the 0.5.23 stack stored.
+  local port count
+  port="$(client_port)" || return 1
+  count="$(memory_count "$port")"
+  echo "  memories the client (chromadb 1.1.0) reads from Chroma $CHROMA_NEW_VERSION: $count"
+  [ "${count:-0}" -ge 3 ]
+}
+
+# A pod started the way the StatefulSet starts Chroma 0.5.23, on the migrated volume: the guard
+# init container must refuse it and say why, and the server container must never start.
+guard_refuses_chroma_05_on_migrated_data() {
+  k apply -f - >/dev/null <<POD || return 1
+apiVersion: v1
+kind: Pod
+metadata: {name: guard-check, namespace: $NS}
+spec:
+  restartPolicy: Never
+  nodeName: $NODE
+  securityContext: {runAsUser: 1000, runAsGroup: 1000, runAsNonRoot: true, fsGroup: 1000}
+  initContainers:
+  - name: guard
+    image: okami-operator:0.1.0
+    imagePullPolicy: IfNotPresent
+    command: [/okami-operator]
+    args: [guard, --data, /chroma/chroma, --server-version, "$CHROMA_OLD_VERSION"]
+    volumeMounts: [{name: data, mountPath: /chroma/chroma, readOnly: true}]
+  containers:
+  - {name: chroma, image: "chromadb/chroma:$CHROMA_OLD_VERSION", imagePullPolicy: IfNotPresent}
+  volumes: [{name: data, persistentVolumeClaim: {claimName: $STACK-chroma-data, readOnly: true}}]
+POD
+  wait_for "the guard ends" 120 sh -c "$KUBE_BIN_DIR/kubectl get pod guard-check -n $NS -o jsonpath='{.status.initContainerStatuses[0].state.terminated.exitCode}' | grep -q ." || return 1
+  local code msg phase
+  code="$(k get pod guard-check -n "$NS" -o jsonpath='{.status.initContainerStatuses[0].state.terminated.exitCode}')"
+  msg="$(k logs guard-check -n "$NS" -c guard 2>&1 | tail -n 2)"
+  echo "  guard exit $code: $(cut -c1-220 <<< "$msg")"
+  [ "$code" != 0 ] && grep -q REFUSED <<< "$msg" || return 1
+  wait_for "the pod Failed" 60 sh -c "$KUBE_BIN_DIR/kubectl get pod guard-check -n $NS -o jsonpath='{.status.phase}' | grep -qx Failed"
+  phase="$(k get pod guard-check -n "$NS" -o jsonpath='{.status.phase}')"
+  echo "  pod phase $phase; Chroma $CHROMA_OLD_VERSION container started: $(k get pod guard-check -n "$NS" -o jsonpath='{.status.containerStatuses[0].started}')"
+  [ "$phase" = Failed ] && [ -z "$(k get pod guard-check -n "$NS" -o jsonpath='{.status.containerStatuses[0].state.running}{.status.containerStatuses[0].state.terminated}')" ]
+}
+
+restore_runs_the_backups_version_on_a_fresh_volume() {
+  k delete pod guard-check -n "$NS" --wait=false >/dev/null 2>&1
+  k patch okamistack "$STACK" -n "$NS" --type merge -p "{\"spec\":{
+    \"restore\":{\"fromBackup\":\"$BACKUP\"},
+    \"chroma\":{\"version\":\"$CHROMA_OLD_VERSION\"},
+    \"client\":{\"version\":\"1.0.0\",\"packages\":{
+      \"chromadb\":\"==0.5.23\",\"crewai\":\"==0.165.1\",\"crewai-tools\":\"==0.62.1\",\"ollama\":\"==0.4.4\"}}}}" >/dev/null || return 1
+  local deadline=$(( $(date +%s) + 600 ))
+  until [ "$(cond Ready status)" = True ] && [ "$(jp '{.status.chroma.runningVersion}')" = "$CHROMA_OLD_VERSION" ]; do
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "  phase $(jp '{.status.phase}'): $(cond Ready message)"; return 1; }
+    sleep 2
+  done
+  local restored="$STACK-chroma-data-$BACKUP" claim marks
+  claim="$(k get sts "$STACK-chroma" -n "$NS" -o jsonpath='{.spec.template.spec.volumes[?(@.name=="data")].persistentVolumeClaim.claimName}')"
+  marks="$(k get pvc "$restored" "$STACK-chroma-data" -n "$NS" -o jsonpath='{range .items[*]}{.metadata.name}={.metadata.annotations.okami\.io/chroma-data-format} {end}')"
+  echo "  Chroma's volume: $claim; format marks: $marks"
+  [ "$claim" = "$restored" ] && [ "$marks" = "$restored=chroma-0.5 $STACK-chroma-data=chroma-1.0 " ] || return 1
+  [ "$(k get pods -n "$NS" -l "app.kubernetes.io/component=restore" -o jsonpath='{.items[0].status.phase}')" = Succeeded ] || return 1
+  pods_ready_on_real_node "app.kubernetes.io/component=vector-store,okami.io/stack=$STACK" || return 1
+  local port count
+  port="$(client_port)" || return 1
+  count="$(memory_count "$port")"
+  echo "  memories the 0.5.23 client reads from the restored volume: $count"
+  [ "${count:-0}" -ge 3 ]
+}
+
 echo "real node: $NODE"
 check OperatorRunsInClusterOnTheRealNode operator_runs_in_cluster
 check SampleStackRunsForReal sample_stack_runs_for_real
@@ -164,4 +270,7 @@ check ClientStoresAndRecallsAMemory client_stores_and_recalls_a_memory
 check ChromaAnswersThroughPortForward chroma_answers_through_port_forward
 check BackupJobsRunForRealAndVerify backup_jobs_run_for_real
 check NoPodRestartedAfterAMinute no_restarts_after_a_while
+check MigrationToChroma1RunsForReal migration_to_chroma_1_runs_for_real
+check GuardRefusesChroma05OnMigratedData guard_refuses_chroma_05_on_migrated_data
+check RestoreRunsTheBackupsVersionOnAFreshVolume restore_runs_the_backups_version_on_a_fresh_volume
 finish
