@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Proves the local control plane is the real thing: pinned server version, RBAC enforced,
 # Deployments become Available, StatefulSets get their PVCs, Jobs complete, CRDs are served.
+# The workloads run for real on the real node (in the Debian image hack/images.sh imports), or on
+# the KWOK nodes when the control plane has none (OKAMI_REAL_NODE=0).
 # Needs KUBECONFIG from `hack/cluster.sh env`; fails (never skips) without it.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../../../hack/lib.sh"
@@ -11,6 +13,8 @@ k() { "$KUBE_BIN_DIR/kubectl" "$@"; }
 k get --raw /readyz >/dev/null 2>&1 || { echo "the apiserver at $KUBECONFIG does not answer: run hack/cluster.sh up"; exit 1; }
 
 NS="env-test-$$-$RANDOM"
+# Built here and imported into the real node by hack/images.sh; never pulled (KWOK pulls nothing).
+IMAGE=docker.io/library/debian:12
 passed=0; failed=0
 check() {  # check NAME COMMAND...
   local name="$1"; shift
@@ -55,12 +59,12 @@ rbac_is_enforced() {
 }
 
 deployment_becomes_available() {
-  k create deployment web -n "$NS" --image=nginx:1.27 --replicas=2 >/dev/null || return 1
+  k create deployment web -n "$NS" --image="$IMAGE" --replicas=2 -- sleep infinity >/dev/null || return 1
   k wait -n "$NS" --for=condition=Available deployment/web --timeout=60s >/dev/null
 }
 
 statefulset_gets_its_pvc() {
-  k apply -n "$NS" -f - >/dev/null <<'YAML' || return 1
+  k apply -n "$NS" -f - >/dev/null <<YAML || return 1
 apiVersion: apps/v1
 kind: StatefulSet
 metadata: {name: db}
@@ -71,7 +75,7 @@ spec:
   template:
     metadata: {labels: {app: db}}
     spec:
-      containers: [{name: db, image: busybox:1.36, volumeMounts: [{name: data, mountPath: /data}]}]
+      containers: [{name: db, image: "$IMAGE", command: [sleep, infinity], volumeMounts: [{name: data, mountPath: /data}]}]
   volumeClaimTemplates:
   - metadata: {name: data}
     spec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}
@@ -81,7 +85,7 @@ YAML
 }
 
 job_completes() {
-  k create job once -n "$NS" --image=busybox:1.36 -- true >/dev/null || return 1
+  k create job once -n "$NS" --image="$IMAGE" -- true >/dev/null || return 1
   k wait -n "$NS" --for=condition=Complete job/once --timeout=60s >/dev/null
 }
 
