@@ -95,7 +95,9 @@ common::Result<bool> StackReconciler::replace_stale_chroma_pods(const Json& raw,
   if (!sts) return false;
   const Json selector = desired::selector_labels(stack, desired::kChromaComponent);
   std::vector<Json> pods;
-  for (const auto& pod : stores_.pods->list_namespace(ns)) {
+  const std::string stack_label = kube::label_index_value(names::kLabelStack, stack.metadata.name);
+  for (const auto& pod : stores_.pods->by_index(kube::kIndexLabel, stack_label)) {
+    if ((*pod)["metadata"].value("namespace", "") != ns) continue;
     const Json labels = (*pod)["metadata"].value("labels", Json::object());
     bool match = true;
     for (const auto& [k, v] : selector.items()) match = match && labels.value(k, "") == v;
