@@ -65,8 +65,8 @@ last_user="$(grep -E '^USER ' "$DOCKERFILE" | tail -1 | awk '{print $2}')"
 [ "$(grep -E '^ENTRYPOINT ' "$DOCKERFILE" | tail -1)" = 'ENTRYPOINT ["/okami-operator"]' ] &&
   pass 'ENTRYPOINT ["/okami-operator"]' || fail 'the ENTRYPOINT is not ["/okami-operator"]'
 binary="$(sed -n 's/^inline constexpr const char\* kOperatorBinary = "\(.*\)";$/\1/p' \
-  "$ROOT_DIR/operator/src/okami/desired_state.h")"
+  "$ROOT_DIR/operator/src/okami/children/layout.h")"
 [ "$(grep -E '^ENTRYPOINT ' "$DOCKERFILE" | tail -1)" = "ENTRYPOINT [\"$binary\"]" ] &&
   pass "the guard and the Jobs run the ENTRYPOINT's binary by its absolute path ($binary)" ||
-  fail "kOperatorBinary in operator/src/okami/desired_state.h is '$binary', not the ENTRYPOINT's path"
+  fail "kOperatorBinary in operator/src/okami/children/layout.h is '$binary', not the ENTRYPOINT's path"
 finish

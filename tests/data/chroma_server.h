@@ -26,7 +26,9 @@ namespace okami::datatest {
 
 namespace fs = std::filesystem;
 
-inline fs::path repo_root() { return fs::path(__FILE__).parent_path().parent_path().parent_path(); }
+// The checkout's root, given by the build (tests/CMakeLists.txt), so it holds whatever path the
+// compiler saw the sources under.
+inline fs::path repo_root() { return fs::path(OKAMI_SOURCE_DIR); }
 
 inline std::map<std::string, std::string> versions_env() {
   std::map<std::string, std::string> out;

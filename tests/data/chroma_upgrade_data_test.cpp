@@ -8,10 +8,10 @@
 
 #include "app/subcommands.h"
 #include "data/chroma_server.h"
-#include "okami/backup_archive.h"
-#include "okami/backup_restore.h"
-#include "okami/backup_verify.h"
-#include "okami/data_format.h"
+#include "okami/backup/archive.h"
+#include "okami/backup/restore.h"
+#include "okami/backup/verify.h"
+#include "okami/chroma/data_format.h"
 
 namespace okami::datatest {
 namespace {

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "okami/backup_archive.h"
+#include "okami/backup/archive.h"
 
 namespace {
 

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string>
 
-#include "okami/desired_state.h"
-#include "okami/v1alpha1/okamibackup.h"
-#include "okami/v1alpha1/okamistack.h"
+#include "okami/api/okamibackup.h"
+#include "okami/api/okamistack.h"
+#include "okami/children/desired_state.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "okami/pep440.h"
+#include "okami/gate/pep440.h"
 
 namespace {
 

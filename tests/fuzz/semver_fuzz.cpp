@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "okami/semver.h"
+#include "okami/gate/semver.h"
 
 namespace {
 

@@ -7,8 +7,8 @@
 #include "app/status_report.h"
 #include "app/subcommands.h"
 #include "common/clock.h"
-#include "okami/backup_archive.h"
-#include "okami/resource_types.h"
+#include "okami/api/resource_types.h"
+#include "okami/backup/archive.h"
 
 namespace okami::app {
 

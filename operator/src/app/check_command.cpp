@@ -12,7 +12,7 @@
 
 #include "app/subcommands.h"
 #include "common/result.h"
-#include "okami/compatibility_gate.h"
+#include "okami/gate/compatibility_gate.h"
 #include "okami/names.h"
 
 namespace okami::app {

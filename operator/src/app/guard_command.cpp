@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "app/subcommands.h"
-#include "okami/data_format.h"
+#include "okami/chroma/data_format.h"
 
 namespace okami::app {
 

@@ -6,13 +6,13 @@
 
 #include <algorithm>
 
-#include "kube/client_factory.h"
 #include "common/version.h"
+#include "kube/client_factory.h"
 #include "kube/config.h"
 #include "kube/cpprest_transport.h"
-#include "okami/backup_acceptance.h"
+#include "okami/api/resource_types.h"
+#include "okami/backup/acceptance.h"
 #include "okami/names.h"
-#include "okami/resource_types.h"
 
 namespace okami::app {
 

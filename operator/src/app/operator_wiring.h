@@ -18,10 +18,10 @@
 #include "kube/http_server.h"
 #include "kube/leader_election.h"
 #include "kube/metrics.h"
-#include "okami/compat_matrix.h"
-#include "okami/ollama_model_manager.h"
-#include "okami/backup_reconciler.h"
-#include "okami/stack_reconciler.h"
+#include "okami/controllers/backup_reconciler.h"
+#include "okami/controllers/stack_reconciler.h"
+#include "okami/gate/compat_matrix.h"
+#include "okami/ollama/model_manager.h"
 
 namespace okami::app {
 

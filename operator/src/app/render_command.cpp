@@ -10,9 +10,9 @@
 #include "app/subcommands.h"
 #include "common/result.h"
 #include "common/version.h"
-#include "okami/desired_state.h"
-#include "okami/v1alpha1/okamistack.h"
-#include "okami/v1alpha1/yaml_io.h"
+#include "okami/api/okamistack.h"
+#include "okami/api/yaml_io.h"
+#include "okami/children/desired_state.h"
 
 namespace okami::app {
 namespace {

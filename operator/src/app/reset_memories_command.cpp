@@ -4,7 +4,7 @@
 #include <iostream>
 
 #include "app/subcommands.h"
-#include "okami/memory_reset.h"
+#include "okami/chroma/memory_reset.h"
 
 namespace okami::app {
 

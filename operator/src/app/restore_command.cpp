@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/subcommands.h"
-#include "okami/backup_restore.h"
+#include "okami/backup/restore.h"
 
 namespace okami::app {
 

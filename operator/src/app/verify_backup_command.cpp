@@ -7,8 +7,8 @@
 #include "app/status_report.h"
 #include "app/subcommands.h"
 #include "common/clock.h"
-#include "okami/backup_verify.h"
-#include "okami/resource_types.h"
+#include "okami/api/resource_types.h"
+#include "okami/backup/verify.h"
 
 namespace okami::app {
 

@@ -6,7 +6,7 @@
 #include <iterator>
 #include <string>
 
-#include "okami/v1alpha1/yaml_io.h"
+#include "okami/api/yaml_io.h"
 
 namespace okami::v1alpha1::testing {
 

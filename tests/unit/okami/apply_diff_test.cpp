@@ -1,4 +1,4 @@
-#include "okami/apply_diff.h"
+#include "okami/children/apply_diff.h"
 
 #include <gtest/gtest.h>
 

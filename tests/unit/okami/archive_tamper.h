@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "okami/backup_archive.h"
+#include "okami/backup/archive.h"
 #include "unit/okami/chroma_sqlite_fixture.h"
 
 namespace okami::testing {

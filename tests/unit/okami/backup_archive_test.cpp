@@ -1,4 +1,4 @@
-#include "okami/backup_archive.h"
+#include "okami/backup/archive.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "okami/backup_manifest.h"
+#include "okami/backup/manifest.h"
 
 #include <gtest/gtest.h>
 

@@ -1,9 +1,9 @@
-#include "okami/backup_restore.h"
+#include "okami/backup/restore.h"
 
 #include <gtest/gtest.h>
 
-#include "okami/backup_archive.h"
-#include "okami/data_format.h"
+#include "okami/backup/archive.h"
+#include "okami/chroma/data_format.h"
 #include "unit/okami/archive_tamper.h"
 #include "unit/okami/chroma_sqlite_fixture.h"
 

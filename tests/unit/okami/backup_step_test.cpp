@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "okami/backup_reconciler.h"
+#include "okami/controllers/backup_reconciler.h"
 
 namespace okami {
 namespace {

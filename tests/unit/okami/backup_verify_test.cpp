@@ -1,8 +1,8 @@
-#include "okami/backup_verify.h"
+#include "okami/backup/verify.h"
 
 #include <gtest/gtest.h>
 
-#include "okami/backup_archive.h"
+#include "okami/backup/archive.h"
 #include "unit/okami/archive_tamper.h"
 #include "unit/okami/chroma_sqlite_fixture.h"
 

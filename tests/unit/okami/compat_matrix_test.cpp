@@ -1,4 +1,4 @@
-#include "okami/compat_matrix.h"
+#include "okami/gate/compat_matrix.h"
 
 #include <gtest/gtest.h>
 

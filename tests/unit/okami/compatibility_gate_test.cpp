@@ -1,4 +1,4 @@
-#include "okami/compatibility_gate.h"
+#include "okami/gate/compatibility_gate.h"
 
 #include <gtest/gtest.h>
 

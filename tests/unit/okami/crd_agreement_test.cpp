@@ -6,9 +6,9 @@
 #include <regex>
 #include <set>
 
-#include "okami/v1alpha1/okamibackup.h"
-#include "okami/v1alpha1/okamistack.h"
-#include "okami/v1alpha1/patterns.h"
+#include "okami/api/okamibackup.h"
+#include "okami/api/okamistack.h"
+#include "okami/api/patterns.h"
 #include "unit/okami/api_test_support.h"
 
 namespace okami::v1alpha1 {

@@ -1,4 +1,4 @@
-#include "okami/data_format.h"
+#include "okami/chroma/data_format.h"
 
 #include <gtest/gtest.h>
 

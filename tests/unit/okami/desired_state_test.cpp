@@ -1,9 +1,9 @@
-#include "okami/desired_state.h"
+#include "okami/children/desired_state.h"
 
 #include <gtest/gtest.h>
 
-#include "okami/chroma_objects.h"
-#include "okami/client_objects.h"
+#include "okami/children/chroma_objects.h"
+#include "okami/children/client_objects.h"
 #include "okami/names.h"
 #include "unit/okami/api_test_support.h"
 

@@ -1,4 +1,4 @@
-#include "okami/v1alpha1/duration.h"
+#include "okami/api/duration.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "okami/job_objects.h"
+#include "okami/children/job_objects.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "okami/memory_reset.h"
+#include "okami/chroma/memory_reset.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "okami/migration_verify.h"
+#include "okami/chroma/migration_verify.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "okami/v1alpha1/okamibackup.h"
+#include "okami/api/okamibackup.h"
 
 #include <gtest/gtest.h>
 

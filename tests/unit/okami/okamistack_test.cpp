@@ -1,4 +1,4 @@
-#include "okami/v1alpha1/okamistack.h"
+#include "okami/api/okamistack.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "okami/ollama_api.h"
+#include "okami/ollama/api.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "okami/ollama_model_manager.h"
+#include "okami/ollama/model_manager.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "okami/ollama_models.h"
+#include "okami/ollama/models.h"
 
 #include <gtest/gtest.h>
 

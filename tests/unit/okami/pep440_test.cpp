@@ -1,4 +1,4 @@
-#include "okami/pep440.h"
+#include "okami/gate/pep440.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "okami/v1alpha1/quantity.h"
+#include "okami/api/quantity.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "okami/semver.h"
+#include "okami/gate/semver.h"
 
 #include <gtest/gtest.h>
 

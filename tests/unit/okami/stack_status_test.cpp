@@ -1,4 +1,4 @@
-#include "okami/stack_status.h"
+#include "okami/controllers/stack_status.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "okami/stale_revision_pods.h"
+#include "okami/controllers/stale_revision_pods.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "okami/upgrade_plan.h"
+#include "okami/upgrade/plan.h"
 
 #include <gtest/gtest.h>
 

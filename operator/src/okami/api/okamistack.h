@@ -1,0 +1,253 @@
+// OkamiStack (okami.io/v1alpha1): the C++ mirror of crds/okamistacks.okami.io.yaml. The
+// reconciler decodes every watched object with OkamiStack::from_json (unknown or mistyped fields
+// become a Stalled condition, not a crash), applies the CRD's defaults and validates, then hands
+// the spec to the desired-state builders and writes `status` back through to_json.
+#pragma once
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "okami/api/api_types.h"
+#include "okami/api/pod_scheduling.h"
+
+namespace okami::v1alpha1 {
+
+inline constexpr const char* kOkamiStackKind = "OkamiStack";
+
+// The defaults the CRD schema declares; a unit test checks them against the YAML.
+namespace defaults {
+inline constexpr const char* kChromaImage = "chromadb/chroma";
+inline constexpr const char* kChromaStorageSize = "10Gi";
+inline constexpr bool kChromaAuthEnabled = true;
+inline constexpr const char* kOllamaImage = "ollama/ollama";
+inline constexpr const char* kOllamaStorageSize = "20Gi";
+inline constexpr int64_t kGpuCount = 0;
+inline constexpr const char* kGpuResourceName = "nvidia.com/gpu";
+inline constexpr const char* kOllamaKeepAlive = "5m";
+inline constexpr int64_t kClientReplicas = 1;
+inline constexpr const char* kClientStorageSize = "1Gi";
+inline constexpr const char* kMaxBackupAge = "24h";
+inline constexpr bool kFinalBackup = false;
+inline constexpr const char* kBackupStorageSize = "20Gi";
+inline constexpr int64_t kBackupRetain = 7;
+inline constexpr bool kPaused = false;
+}  // namespace defaults
+
+// Environment variables the operator derives for the client from the stack itself; spec.client.env
+// may not set them (they would drift from the servers they point at).
+inline constexpr std::array<const char*, 13> kReservedClientEnv = {
+    "OLLAMA_HOST",
+    "OLLAMA_API_BASE",
+    "OLLAMA_BASE_URL",
+    "OLLAMA_API_BASE_URL",
+    "CHROMA_HOST",
+    "CHROMA_PORT",
+    "CHROMA_SERVER_AUTHN_CREDENTIALS",
+    "CHROMA_AUTH_TOKEN",
+    "CHROMA_CLIENT_AUTH_PROVIDER",
+    "CHROMA_CLIENT_AUTH_CREDENTIALS",
+    "CHROMA_AUTH_TOKEN_TRANSPORT_HEADER",
+    "EMBEDDING_MODEL",
+    "CREWAI_STORAGE_DIR",
+};
+
+// status.phase values.
+namespace phase {
+inline constexpr const char* kPending = "Pending";
+inline constexpr const char* kProgressing = "Progressing";
+inline constexpr const char* kReady = "Ready";
+inline constexpr const char* kUpgradeBlocked = "UpgradeBlocked";
+inline constexpr const char* kMigrating = "Migrating";
+inline constexpr const char* kDegraded = "Degraded";
+inline constexpr const char* kRestoring = "Restoring";
+}  // namespace phase
+inline constexpr std::array<const char*, 7> kStackPhases = {
+    phase::kPending,   phase::kProgressing, phase::kReady,    phase::kUpgradeBlocked,
+    phase::kMigrating, phase::kDegraded,    phase::kRestoring};
+
+// status.conditions types.
+namespace condition {
+inline constexpr const char* kReady = "Ready";
+inline constexpr const char* kReconciling = "Reconciling";
+inline constexpr const char* kStalled = "Stalled";
+inline constexpr const char* kCompatibilityGate = "CompatibilityGate";
+inline constexpr const char* kBackupVerified = "BackupVerified";
+inline constexpr const char* kUpgradeBlocked = "UpgradeBlocked";
+inline constexpr const char* kDegraded = "Degraded";
+inline constexpr const char* kModelsReady = "ModelsReady";
+}  // namespace condition
+
+// --- spec -------------------------------------------------------------------------------------
+struct ChromaAuthSpec {
+  std::optional<bool> enabled;  // token auth on 0.x servers; 1.x is protected by NetworkPolicy
+};
+
+struct ChromaSpec {
+  std::string version;               // required semver, also the image tag
+  std::optional<std::string> image;  // repository without tag
+  StorageSpec storage;
+  ResourceRequirements resources;
+  ChromaAuthSpec auth;
+  PodScheduling scheduling;  // also for the guard, the backup/verify/restore/reset Jobs
+};
+
+struct GpuSpec {
+  std::optional<int64_t> count;
+  std::optional<std::string> resource_name;
+};
+
+struct OllamaSpec {
+  std::string version;  // required semver, also the image tag
+  std::optional<std::string> image;
+  std::optional<std::vector<std::string>> models;
+  std::string embedding_model;  // required
+  StorageSpec storage;
+  GpuSpec gpu;
+  std::optional<std::string> keep_alive;
+  ResourceRequirements resources;
+  PodScheduling scheduling;
+
+  // models plus the embedding model, without duplicates, in spec order.
+  std::vector<std::string> models_to_pull() const;
+};
+
+// PEP 440 specifiers of the Python packages baked into the client image ("==0.5.23").
+struct ClientPackages {
+  std::optional<std::string> chromadb;
+  std::optional<std::string> crewai;
+  std::optional<std::string> crewai_tools;  // JSON key "crewai-tools"
+  std::optional<std::string> ollama;
+
+  bool empty() const { return !chromadb && !crewai && !crewai_tools && !ollama; }
+};
+
+struct ClientSpec {
+  std::string image;    // required repository without tag
+  std::string version;  // required image tag
+  std::optional<int64_t> replicas;
+  ClientPackages packages;
+  StorageSpec storage;
+  std::vector<EnvVar> env;
+  ResourceRequirements resources;
+  PodScheduling scheduling;
+  std::optional<HealthCheck> health_check;  // the readinessProbe; none when unset
+};
+
+struct UpgradeSpec {
+  std::optional<std::string> max_backup_age;  // Go duration text
+  std::optional<bool> final_backup;
+};
+
+struct BackupSpec {
+  StorageSpec storage;
+  std::optional<std::string> schedule;  // cron
+  std::optional<int64_t> retain;
+};
+
+struct RestoreSpec {
+  std::string from_backup;  // OkamiBackup name in the same namespace
+};
+
+struct OkamiStackSpec {
+  ChromaSpec chroma;
+  OllamaSpec ollama;
+  ClientSpec client;
+  UpgradeSpec upgrade;
+  BackupSpec backup;
+  std::optional<RestoreSpec> restore;
+  std::optional<bool> paused;
+  // Added to every pod the operator creates for the stack (Chroma, Ollama, client, Jobs).
+  std::vector<LocalObjectReference> image_pull_secrets;
+};
+
+// --- status -----------------------------------------------------------------------------------
+struct ChromaStatus {
+  std::optional<std::string> running_version;
+  std::optional<std::string> data_format;
+  std::optional<std::string> endpoint;
+  std::optional<std::string> auth_mode;  // "Token", "NetworkPolicy", "None"
+};
+
+// A spec model that is not on the Ollama server yet: its pull runs or failed (and is retried).
+struct ModelPull {
+  std::string name;
+  std::string state;  // "Pulling" or "Failed"
+  std::optional<std::string> message;
+  std::optional<std::string> last_attempt;  // RFC 3339
+};
+
+struct OllamaStatus {
+  std::optional<std::string> running_version;
+  std::vector<std::string> models;  // the spec's models present on the server (/api/tags)
+  std::vector<ModelPull> model_pulls;
+  std::optional<int64_t> embedding_dimension;
+};
+
+struct ClientStatus {
+  std::optional<std::string> running_version;
+};
+
+struct MigrationStatus {
+  std::optional<std::string> step;
+  std::optional<std::string> from;
+  std::optional<std::string> to;
+  std::optional<std::string> backup_ref;
+  std::optional<std::string> started_at;
+  std::optional<std::string> finished_at;
+  std::optional<std::string> message;
+  // The signed MigrationResult the post-migration verify Job reported (migration_verify.h): the
+  // Verify step passes only when its signature checks out under the operator's key.
+  std::optional<std::string> verification;
+};
+
+struct VerifiedBackupRef {
+  std::string name;
+  std::optional<std::string> finished_at;
+  std::optional<std::string> sha256;
+};
+
+struct OkamiStackStatus {
+  std::optional<int64_t> observed_generation;
+  std::optional<std::string> phase;
+  std::optional<ChromaStatus> chroma;
+  std::optional<OllamaStatus> ollama;
+  std::optional<ClientStatus> client;
+  std::optional<MigrationStatus> migration;
+  std::optional<VerifiedBackupRef> last_verified_backup;
+  std::vector<Condition> conditions;
+
+  Json to_json() const;
+};
+
+struct OkamiStack {
+  ObjectMeta metadata;
+  OkamiStackSpec spec;
+  OkamiStackStatus status;
+
+  // Strict decoding. Errors: kInvalidArgument with one FieldCause per unknown, mistyped or
+  // missing required field (paths like "spec.chroma.storage.size"); never throws.
+  static common::Result<OkamiStack> from_json(const Json& object);
+  // from_json + apply_defaults + validate: what a file given to `render`/`check` needs.
+  static common::Result<OkamiStack> load(const Json& object);
+
+  // The whole object (apiVersion, kind, metadata, spec, status when set).
+  Json to_json() const;
+  Json spec_to_json() const;
+
+  // Fills every field the CRD schema defaults, with the same values (idempotent).
+  void apply_defaults();
+  // The schema's rules (patterns, ranges, CEL) plus the reserved client env names.
+  // Errors: kInvalidArgument with one FieldCause per violated rule. Call after apply_defaults.
+  common::Status validate() const;
+
+  // Typed views of defaulted fields (call after apply_defaults).
+  std::chrono::nanoseconds max_backup_age() const;
+  bool paused() const { return spec.paused.value_or(defaults::kPaused); }
+};
+
+}  // namespace okami::v1alpha1

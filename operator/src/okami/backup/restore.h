@@ -1,0 +1,39 @@
+// Restore of a backup archive into an empty volume: the only way back across a data-format
+// boundary (spec.restore.fromBackup). Extracts into a staging dir inside the target, checks every
+// file against the manifest and the archive against its checksum in the same pass, and moves the
+// files into place only when all match. Refuses non-empty targets, paths that escape, and links.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "okami/backup/manifest.h"
+
+namespace okami::backup {
+
+struct RestoreOptions {
+  std::filesystem::path archive;
+  std::filesystem::path target;                        // receives chroma/…; empty or absent
+  std::optional<std::filesystem::path> memory_target;  // receives memory/…; skipped when unset
+  // Expected archive SHA-256; default: read from checksum_path(archive), which must exist.
+  std::optional<std::string> expect_archive_sha256;
+};
+
+struct RestoreSummary {
+  uint64_t files = 0;
+  uint64_t bytes = 0;
+  uint64_t skipped_memory_files = 0;
+  std::string archive_sha256;
+  Manifest manifest;
+};
+
+// Errors: kInvalidArgument when a target holds anything (other than lost+found); kIntegrity for a
+// corrupt, truncated or tampered archive, an unsafe path, a link or a special file; kIo for disk
+// failures. Never deletes or overwrites anything it did not create in this call; on failure the
+// files it extracted are removed and the target is left as it was. Blocks on disk I/O.
+common::Result<RestoreSummary> restore_backup(const RestoreOptions& options);
+
+}  // namespace okami::backup

@@ -1,0 +1,291 @@
+#include "okami/backup/verify.h"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "okami/backup/archive.h"
+
+namespace okami::backup {
+namespace fs = std::filesystem;
+using common::ErrorCode;
+using common::fail;
+using common::Result;
+using common::Status;
+using nlohmann::json;
+
+namespace {
+
+constexpr size_t kMaxManifestBytes = 64u << 20;
+constexpr size_t kMinKeyBytes = 16;
+const std::string kDatabasePath = std::string(kChromaPrefix) + "chroma.sqlite3";
+
+json payload_json(const VerificationResult& r) {
+  return {{"checkedAt", r.checked_at},       {"archiveSha256", r.archive_sha256},
+          {"sqliteIntegrity", r.sqlite_integrity}, {"collectionsMatch", r.collections_match},
+          {"manifestDigest", r.manifest_digest}, {"stackUid", r.stack_uid},
+          {"dataFormat", r.data_format},     {"verified", r.verified}};
+}
+
+
+Status reject(const std::string& why) { return fail(ErrorCode::kIntegrity, why); }
+
+// Walks the archive once: hashes every entry, keeps the manifest (the last entry) and extracts the
+// database to a temporary file for SQLite's checks.
+class VerifyVisitor final : public ArchiveVisitor {
+ public:
+  explicit VerifyVisitor(fs::path db_copy) : db_copy_(std::move(db_copy)) {}
+  ~VerifyVisitor() override {
+    if (db_fd_ >= 0) ::close(db_fd_);
+  }
+
+  Status on_entry(const ArchiveEntry& entry) override {
+    if (manifest_seen_) return reject("entry '" + entry.path + "' follows the manifest, which must be last");
+    if (!is_safe_archive_path(entry.path)) return reject("unsafe path in archive: '" + entry.path + "'");
+    if (entry.type != EntryType::kRegular) return reject("'" + entry.path + "' is not a regular file");
+    if (seen_.count(entry.path)) return reject("'" + entry.path + "' appears twice in the archive");
+    current_ = FileEntry{entry.path, 0, "", entry.mode};
+    sha_ = std::make_unique<Sha256>();
+    is_manifest_ = entry.path == kManifestEntry;
+    if (is_manifest_ && entry.size > static_cast<int64_t>(kMaxManifestBytes)) return reject("manifest too large");
+    if (entry.path == kDatabasePath) {
+      db_fd_ = ::open(db_copy_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (db_fd_ < 0) return fail(ErrorCode::kIo, "cannot create " + db_copy_.string() + ": " + std::strerror(errno));
+    }
+    return common::ok();
+  }
+
+  Status on_data(const void* data, size_t size) override {
+    sha_->update(data, size);
+    current_.size += size;
+    if (is_manifest_) {
+      if (manifest_text_.size() + size > kMaxManifestBytes) return reject("manifest too large");
+      manifest_text_.append(static_cast<const char*>(data), size);
+    }
+    if (db_fd_ >= 0) {
+      const char* p = static_cast<const char*>(data);
+      size_t done = 0;
+      while (done < size) {
+        ssize_t n = ::write(db_fd_, p + done, size - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return fail(ErrorCode::kIo, "write " + db_copy_.string() + ": " + std::strerror(errno));
+        done += static_cast<size_t>(n);
+      }
+    }
+    return common::ok();
+  }
+
+  Status on_entry_end() override {
+    current_.sha256 = sha_->hex_digest();
+    seen_.insert({current_.path, current_});
+    if (is_manifest_) manifest_seen_ = true;
+    if (db_fd_ >= 0) {
+      if (::close(db_fd_) != 0) return fail(ErrorCode::kIo, "close " + db_copy_.string());
+      db_fd_ = -1;
+      has_db_ = true;
+    }
+    return common::ok();
+  }
+
+  bool manifest_seen() const { return manifest_seen_; }
+  bool has_db() const { return has_db_; }
+  const std::string& manifest_text() const { return manifest_text_; }
+  const std::map<std::string, FileEntry>& seen() const { return seen_; }
+
+ private:
+  fs::path db_copy_;
+  int db_fd_ = -1;
+  bool has_db_ = false;
+  bool is_manifest_ = false;
+  bool manifest_seen_ = false;
+  std::string manifest_text_;
+  FileEntry current_;
+  std::unique_ptr<Sha256> sha_;
+  std::map<std::string, FileEntry> seen_;
+};
+
+struct TempFile {
+  fs::path path;
+  ~TempFile() {
+    std::error_code ec;
+    fs::remove(path, ec);
+  }
+};
+
+std::string random_suffix() {
+  std::random_device rd;
+  std::ostringstream out;
+  out << std::hex << rd() << rd();
+  return out.str();
+}
+
+}  // namespace
+
+std::string hmac_hex(const std::string& key, const std::string& data) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
+  return to_hex(out, len);
+}
+
+Status compare_with_manifest(const Manifest& manifest, const std::map<std::string, FileEntry>& seen) {
+  size_t matched = 0;
+  for (const auto& f : manifest.files) {
+    auto it = seen.find(f.path);
+    if (it == seen.end()) return reject("'" + f.path + "' is in the manifest but missing from the archive");
+    if (it->second.size != f.size) {
+      return reject("'" + f.path + "' has " + std::to_string(it->second.size) + " bytes, manifest says " +
+                    std::to_string(f.size));
+    }
+    if (it->second.sha256 != f.sha256) return reject("'" + f.path + "' does not match its SHA-256 in the manifest");
+    if (it->second.mode != f.mode) return reject("'" + f.path + "' has another mode than the manifest says");
+    ++matched;
+  }
+  if (matched + 1 != seen.size()) return reject("the archive holds files the manifest does not list");
+  return common::ok();
+}
+
+std::string signing_payload(const VerificationResult& result) { return payload_json(result).dump(-1, ' ', true); }
+
+std::string to_json(const VerificationResult& result) {
+  json j = payload_json(result);
+  j["signature"] = result.signature;
+  return j.dump(-1, ' ', true);
+}
+
+Result<VerificationResult> parse_verification_result(const std::string& text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return fail(ErrorCode::kParse, "verification result is not a JSON object");
+  VerificationResult r;
+  for (auto [key, out] : {std::pair{"checkedAt", &r.checked_at}, std::pair{"archiveSha256", &r.archive_sha256},
+                          std::pair{"sqliteIntegrity", &r.sqlite_integrity},
+                          std::pair{"manifestDigest", &r.manifest_digest}, std::pair{"stackUid", &r.stack_uid},
+                          std::pair{"dataFormat", &r.data_format}, std::pair{"signature", &r.signature}}) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_string()) return fail(ErrorCode::kParse, std::string("verification result: ") + key);
+    *out = it->get<std::string>();
+  }
+  for (auto [key, out] : {std::pair{"collectionsMatch", &r.collections_match}, std::pair{"verified", &r.verified}}) {
+    auto it = j.find(key);
+    if (it == j.end() || !it->is_boolean()) return fail(ErrorCode::kParse, std::string("verification result: ") + key);
+    *out = it->get<bool>();
+  }
+  return r;
+}
+
+Status sign(VerificationResult& result, const std::string& key) {
+  if (key.size() < kMinKeyBytes) return fail(ErrorCode::kInvalidArgument, "signing key shorter than 16 bytes");
+  result.signature = hmac_hex(key, signing_payload(result));
+  return common::ok();
+}
+
+bool verify_signature(const VerificationResult& result, const std::string& key) {
+  if (key.size() < kMinKeyBytes || result.signature.empty()) return false;
+  const std::string expected = hmac_hex(key, signing_payload(result));
+  if (expected.size() != result.signature.size()) return false;
+  return CRYPTO_memcmp(expected.data(), result.signature.data(), expected.size()) == 0;
+}
+
+Result<std::string> load_key(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) return fail(ErrorCode::kNotFound, "cannot read key file " + file.string());
+  std::string key((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!key.empty() && (key.back() == '\n' || key.back() == '\r')) key.pop_back();
+  if (key.size() < kMinKeyBytes) {
+    return fail(ErrorCode::kInvalidArgument, "key in " + file.string() + " is shorter than 16 bytes");
+  }
+  return key;
+}
+
+Result<VerifiedBackup> verify_backup(const VerifyOptions& options) {
+  std::string expected_sha;
+  if (options.expect_archive_sha256) {
+    expected_sha = *options.expect_archive_sha256;
+  } else {
+    auto from_file = read_checksum_file(checksum_path(options.archive));
+    if (!from_file) {
+      return fail(ErrorCode::kIntegrity, "no archive checksum to verify against: " + from_file.error().message);
+    }
+    expected_sha = *from_file;
+  }
+  const fs::path temp_dir = options.temp_dir.empty() ? fs::temp_directory_path() : options.temp_dir;
+  TempFile db_copy{temp_dir / (".okami-verify-" + random_suffix() + ".sqlite3")};
+  VerifyVisitor visitor(db_copy.path);
+  auto read = read_archive(options.archive, visitor);
+  if (!read) return fail(read.error());
+  if (read->sha256 != expected_sha) {
+    return fail(ErrorCode::kIntegrity, "archive SHA-256 " + read->sha256 + " does not match the recorded " + expected_sha);
+  }
+  if (!visitor.manifest_seen()) return fail(ErrorCode::kIntegrity, "the archive has no manifest");
+  auto manifest = parse_manifest(visitor.manifest_text());
+  if (!manifest) return fail(ErrorCode::kIntegrity, "unreadable manifest: " + manifest.error().message);
+  if (auto st = compare_with_manifest(*manifest, visitor.seen()); !st) return fail(st.error());
+  if (options.expect_stack_uid && manifest->stack.uid != *options.expect_stack_uid) {
+    return fail(ErrorCode::kIntegrity, "backup of another stack (uid " + manifest->stack.uid + ", expected " +
+                                           *options.expect_stack_uid + ")");
+  }
+  if (options.expect_format && manifest->data_format.name != *options.expect_format) {
+    return fail(ErrorCode::kIntegrity, "backup taken from data format '" + manifest->data_format.name +
+                                           "', but the data on disk is '" + *options.expect_format + "'");
+  }
+
+  VerificationResult result;
+  result.checked_at = options.checked_at;
+  result.archive_sha256 = read->sha256;
+  result.manifest_digest = manifest_digest(*manifest);
+  result.stack_uid = manifest->stack.uid;
+  result.data_format = manifest->data_format.name;
+  if (visitor.has_db()) {
+    auto db = chroma::ReadOnlyDatabase::open(db_copy.path);
+    if (!db) return fail(ErrorCode::kIntegrity, "archived database cannot be opened: " + db.error().message);
+    auto rows = db->query("PRAGMA integrity_check");
+    if (!rows) return fail(ErrorCode::kIntegrity, "integrity check failed to run: " + rows.error().message);
+    result.sqlite_integrity = rows->empty() ? "no answer" : (*rows)[0][0];
+    if (result.sqlite_integrity != "ok") {
+      return fail(ErrorCode::kIntegrity, "archived database fails PRAGMA integrity_check: " + result.sqlite_integrity);
+    }
+    auto format = chroma::detect_sqlite_format(db_copy.path);
+    if (!format) return fail(ErrorCode::kIntegrity, "archived database format: " + format.error().message);
+    if (to_record(*format) != manifest->data_format) {
+      return fail(ErrorCode::kIntegrity, "archived database is " + format->describe() +
+                                             ", not the format the manifest records (" + manifest->data_format.name + ")");
+    }
+    auto collections = read_collections(db_copy.path);
+    if (!collections) return fail(ErrorCode::kIntegrity, "cannot read collections: " + collections.error().message);
+    result.collections_match = *collections == manifest->collections;
+  } else {
+    result.sqlite_integrity = "absent";
+    result.collections_match = manifest->collections.empty() && manifest->data_format.migrations.empty();
+  }
+  if (!result.collections_match) {
+    return fail(ErrorCode::kIntegrity, "collections in the archived database differ from the manifest");
+  }
+  result.verified = true;
+  return VerifiedBackup{std::move(result), std::move(*manifest)};
+}
+
+Status check_verification(const VerificationResult& result, const std::string& key, const std::string& stack_uid,
+                          const std::string& data_format) {
+  if (result.signature.empty()) return reject("verification result is unsigned");
+  if (!verify_signature(result, key)) return reject("verification result signature is invalid");
+  if (!result.verified) return reject("backup is not verified");
+  if (result.stack_uid != stack_uid) return reject("backup belongs to another stack (uid " + result.stack_uid + ")");
+  if (result.data_format != data_format) {
+    return reject("backup was taken from data format '" + result.data_format + "', the data on disk is '" +
+                  data_format + "'");
+  }
+  return common::ok();
+}
+
+}  // namespace okami::backup

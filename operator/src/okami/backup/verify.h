@@ -1,0 +1,79 @@
+// Verification of a backup archive and the signed result the operator trusts. verify_backup
+// re-reads the archive, checks every file against the manifest and the archive against its
+// checksum, runs `PRAGMA integrity_check` on the archived database and recomputes its collections;
+// sign()/verify_signature() put an HMAC-SHA256 over the result. check_verification is what the
+// upgrade gate calls before it believes an OkamiBackup is Verified.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "common/result.h"
+#include "okami/backup/manifest.h"
+
+namespace okami::backup {
+
+struct VerificationResult {
+  std::string checked_at;        // RFC 3339
+  std::string archive_sha256;
+  std::string sqlite_integrity;  // "ok", or "absent" for a backup of an empty data dir
+  bool collections_match = false;
+  std::string manifest_digest;   // manifest_digest(manifest)
+  std::string stack_uid;
+  std::string data_format;       // manifest data format name, re-read from the archived database
+  bool verified = false;         // every check above passed
+  std::string signature;         // hex HMAC-SHA256 over canonical_json(*this) without signature
+  bool operator==(const VerificationResult&) const = default;
+};
+
+// Canonical JSON of every field except the signature: the signed bytes.
+std::string signing_payload(const VerificationResult& result);
+// Full JSON (with signature), as printed by `verify-backup` and copied into OkamiBackup status.
+std::string to_json(const VerificationResult& result);
+// Errors: kParse on malformed input or wrong field types.
+common::Result<VerificationResult> parse_verification_result(const std::string& text);
+
+// Hex HMAC-SHA256 of `data` under `key`: the signature of every result a Job reports.
+std::string hmac_hex(const std::string& key, const std::string& data);
+
+// Sets result.signature. Errors: kInvalidArgument when the key is shorter than 16 bytes.
+common::Status sign(VerificationResult& result, const std::string& key);
+// True only for a result signed by `key`, compared in constant time.
+bool verify_signature(const VerificationResult& result, const std::string& key);
+// Reads a signing key from a file (a mounted Secret); a trailing newline is not part of the key.
+// Errors: kNotFound, kInvalidArgument (shorter than 16 bytes).
+common::Result<std::string> load_key(const std::filesystem::path& file);
+
+struct VerifyOptions {
+  std::filesystem::path archive;
+  // Expected archive SHA-256; default: read from checksum_path(archive), which must exist.
+  std::optional<std::string> expect_archive_sha256;
+  std::optional<std::string> expect_stack_uid;
+  std::optional<std::string> expect_format;  // data format now on disk, e.g. "chroma-0.5"
+  std::string checked_at;                    // RFC 3339, from the caller's Clock
+  std::filesystem::path temp_dir;            // where the archived database is extracted
+};
+
+struct VerifiedBackup {
+  VerificationResult result;  // verified == true, not yet signed
+  Manifest manifest;
+};
+
+// Errors: kIntegrity with the reason for every rejection (corrupt, truncated, tampered, wrong
+// stack, wrong format, failing integrity check, collections mismatch); kNotFound/kIo when the
+// archive cannot be read. Never returns a result with verified == false. Blocks on reading the
+// whole archive once and on SQLite's integrity check.
+common::Result<VerifiedBackup> verify_backup(const VerifyOptions& options);
+
+// Every file the manifest lists was seen in the archive with the same size, SHA-256 and mode, and
+// nothing else was (besides the manifest itself). Errors: kIntegrity naming the first difference.
+common::Status compare_with_manifest(const Manifest& manifest, const std::map<std::string, FileEntry>& seen);
+
+// The gate's check of a stored result. Errors (kIntegrity), each with its own message: unsigned or
+// wrongly signed, not verified, another stack's backup, taken from another data format.
+common::Status check_verification(const VerificationResult& result, const std::string& key,
+                                  const std::string& stack_uid, const std::string& data_format);
+
+}  // namespace okami::backup

@@ -1,0 +1,370 @@
+#include "okami/controllers/backup_reconciler.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "kube/conditions.h"
+#include "kube/json_fields.h"
+#include "okami/api/okamibackup.h"
+#include "okami/api/okamistack.h"
+#include "okami/api/resource_types.h"
+#include "okami/backup/acceptance.h"
+#include "okami/children/desired_state.h"
+#include "okami/names.h"
+
+namespace okami {
+
+using common::ErrorCode;
+using common::Status;
+using kube::Action;
+using kube::Json;
+namespace res = kube::resources;
+namespace phase = v1alpha1::backup_phase;
+
+namespace {
+
+std::string str(const Json& j, const char* key) { return kube::string_field(j, key); }
+
+std::string failure_text(const std::string& reported, const jobs::JobState& job) {
+  return reported.empty() ? "the Job failed (" + job.message + ")" : reported;
+}
+
+std::string minutes_text(std::chrono::seconds s) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::minutes>(s).count()) + "m";
+}
+
+// The timeouts of a running Job, in the order they can strike.
+std::optional<BackupStep> job_timeout(const BackupProgress& f, const jobs::JobState& job,
+                                      const char* what, int64_t deadline_seconds) {
+  using K = BackupStep::Kind;
+  if (job.phase == jobs::JobState::Phase::kFailed && job.reason == "DeadlineExceeded") {
+    return BackupStep{K::kFail, "", kReasonJobDeadlineExceeded,
+                      std::string("the ") + what + " Job ran longer than its deadline (" +
+                          std::to_string(deadline_seconds / 3600) +
+                          "h) and was stopped; the backup gives up (quiesced writers start again)"};
+  }
+  if (job.phase == jobs::JobState::Phase::kRunning && f.job_waiting_for &&
+      *f.job_waiting_for >= f.job_start_timeout) {
+    std::string why = f.job_waiting_reason.empty() ? "" : " (" + f.job_waiting_reason + ")";
+    return BackupStep{K::kFail, "", kReasonJobNotStarted,
+                      std::string("the ") + what + " Job's pod did not start within " +
+                          minutes_text(f.job_start_timeout) + why +
+                          "; the Job is deleted and the backup gives up (quiesced writers start again)"};
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+BackupStep next_backup_step(const BackupProgress& f) {
+  using K = BackupStep::Kind;
+  if (f.phase == phase::kVerified || f.phase == phase::kFailed) return {K::kDone, "", "", ""};
+  if (!f.stack_exists) {
+    return {K::kFail, "", "StackNotFound", "spec.stackRef names no OkamiStack in this namespace"};
+  }
+  if (!f.has_key) {
+    return {K::kFail, "", "NoSigningKey",
+            "the operator has no backup signing key (--backup-key-file), so no verification "
+            "result could be trusted"};
+  }
+  if (f.phase.empty() || f.phase == phase::kPending) {
+    return f.quiesce ? BackupStep{K::kSetPhase, phase::kQuiescing, "",
+                                  "scaling the client, then Chroma, to zero"}
+                     : BackupStep{K::kSetPhase, phase::kArchiving, "",
+                                  "archiving without stopping writers (spec.quiesce is false)"};
+  }
+  if (f.phase == phase::kQuiescing) {
+    if (f.writer_pods > 0) {
+      return {K::kWait, "", "",
+              "waiting for " + std::to_string(f.writer_pods) + " client and Chroma pod(s) to stop"};
+    }
+    return {K::kSetPhase, phase::kArchiving, "", "writers stopped; archiving the volumes"};
+  }
+  if (f.phase == phase::kArchiving) {
+    if (!f.archive_job) return {K::kCreateArchiveJob, "", "", "archiving the volumes"};
+    if (auto t = job_timeout(f, *f.archive_job, "archive", jobs::kArchiveDeadlineSeconds)) return *t;
+    switch (f.archive_job->phase) {
+      case jobs::JobState::Phase::kRunning:
+        return {K::kWait, "", "", "archiving the volumes"};
+      case jobs::JobState::Phase::kFailed:
+        return {K::kFail, "", "ArchiveFailed", failure_text(f.reported_message, *f.archive_job)};
+      case jobs::JobState::Phase::kSucceeded:
+        if (!f.archive_reported) {
+          return {K::kFail, "", "ArchiveNotReported",
+                  "the archive Job succeeded but reported no archive checksum"};
+        }
+        return {K::kSetPhase, phase::kVerifying, "", "verifying the archive"};
+    }
+  }
+  if (f.phase == phase::kVerifying) {
+    if (!f.verify_job) return {K::kCreateVerifyJob, "", "", "verifying the archive"};
+    if (auto t = job_timeout(f, *f.verify_job, "verify", jobs::kVerifyDeadlineSeconds)) return *t;
+    switch (f.verify_job->phase) {
+      case jobs::JobState::Phase::kRunning:
+        return {K::kWait, "", "", "verifying the archive"};
+      case jobs::JobState::Phase::kFailed:
+        return {K::kFail, "", "VerificationFailed", failure_text(f.reported_message, *f.verify_job)};
+      case jobs::JobState::Phase::kSucceeded:
+        if (f.acceptance_error) return {K::kFail, "", "VerificationRejected", *f.acceptance_error};
+        return {K::kVerified, "", "", "the archive is verified and its result correctly signed"};
+    }
+  }
+  return {K::kFail, "", "UnknownPhase", "status.phase '" + f.phase + "' is not one the operator sets"};
+}
+
+std::string final_backup_name(const std::string& stack, const std::string& to_version) {
+  std::string v;
+  for (char c : to_version) v += (std::isalnum(static_cast<unsigned char>(c)) ? c : '-');
+  return jobs::job_name(stack, "final-" + v);
+}
+
+Status apply_job_identity(kube::Client& client, const std::string& ns, const std::string& key) {
+  std::vector<std::pair<const kube::ResourceType*, Json>> objects;
+  const auto identity = jobs::job_identity(ns);
+  objects.push_back({&res::kServiceAccount, identity[0]});
+  objects.push_back({&res::kRole, identity[1]});
+  objects.push_back({&res::kRoleBinding, identity[2]});
+  if (!key.empty()) objects.push_back({&res::kSecret, jobs::signing_key_secret(ns, key)});
+  for (const auto& [type, obj] : objects) {
+    auto r = client.apply(*type, ns, obj, kube::ApplyOptions{names::kFieldManager, true});
+    if (!r) return common::fail(r.error());
+  }
+  return common::ok();
+}
+
+void BackupReconciler::observe_job_start(const Json& job, common::Clock::WallPoint now,
+                                         BackupProgress& f) const {
+  if (jobs::job_state(job).phase != jobs::JobState::Phase::kRunning) return;
+  const std::string job_name = str(job["metadata"], "name");
+  std::string waiting;
+  for (const auto& pod : stores_.stack.pods->list_namespace(str(job["metadata"], "namespace"))) {
+    const Json& meta = (*pod)["metadata"];
+    const Json labels = meta.value("labels", Json::object());
+    if (labels.value("job-name", "") != job_name &&
+        labels.value("batch.kubernetes.io/job-name", "") != job_name) {
+      continue;
+    }
+    const Json pod_status = pod->value("status", Json::object());
+    const std::string pod_phase = str(pod_status, "phase");
+    if (pod_phase == "Running" || pod_phase == "Succeeded" || pod_phase == "Failed") return;
+    for (const auto& c : pod_status.value("containerStatuses", Json::array())) {
+      const Json w = c.value("state", Json::object()).value("waiting", Json::object());
+      if (!str(w, "reason").empty()) {
+        waiting = str(w, "reason") + (str(w, "message").empty() ? "" : ": " + str(w, "message"));
+      }
+    }
+    if (waiting.empty()) {
+      for (const auto& c : pod_status.value("conditions", Json::array())) {
+        if (str(c, "type") == "PodScheduled" && str(c, "status") == "False") {
+          waiting = str(c, "reason") + (str(c, "message").empty() ? "" : ": " + str(c, "message"));
+        }
+      }
+    }
+  }
+  // Job status counts as well: a pod that ran and is gone already (status.ready, succeeded).
+  const Json job_status = job.value("status", Json::object());
+  if (job_status.value("ready", 0) > 0 || job_status.value("succeeded", 0) > 0 ||
+      job_status.value("failed", 0) > 0) {
+    return;
+  }
+  common::Clock::WallPoint created;
+  if (!common::parse_rfc3339(str(job["metadata"], "creationTimestamp"), &created)) return;
+  f.job_waiting_for = std::chrono::duration_cast<std::chrono::seconds>(now - created);
+  f.job_waiting_reason = waiting.empty() ? "no pod yet" : waiting;
+}
+
+BackupReconciler::BackupReconciler(kube::Client& client, BackupStores stores,
+                                   kube::EventRecorder& events, common::Clock& clock,
+                                   BackupReconcilerOptions options)
+    : client_(client), stores_(stores), events_(events), clock_(clock), options_(std::move(options)) {}
+
+Status BackupReconciler::patch_status(const Json& backup, const Json& status) {
+  auto r = client_.patch(kOkamiBackupType, str(backup["metadata"], "namespace"),
+                         str(backup["metadata"], "name"), kube::PatchType::kMerge,
+                         Json{{"status", status}}, "status");
+  if (!r) return common::fail(r.error());
+  return common::ok();
+}
+
+Status BackupReconciler::create_job(const Json& job) {
+  auto r = client_.create(res::kJob, str(job["metadata"], "namespace"), job);
+  if (!r && r.error().code != ErrorCode::kAlreadyExists) return common::fail(r.error());
+  return common::ok();
+}
+
+kube::ReconcileResult BackupReconciler::reconcile(const kube::ObjectRef& ref, std::stop_token) {
+  auto result = reconcile_backup(ref);
+  if (result || (result.error().code != ErrorCode::kForbidden &&
+                 result.error().code != ErrorCode::kUnauthorized)) {
+    return result;
+  }
+  // A namespace being deleted refuses new objects with 403 as well; the backup goes with it.
+  if (result.error().message.find("because it is being terminated") != std::string::npos) {
+    return Action::await_change();
+  }
+  const std::string retry = std::to_string(
+      std::chrono::duration_cast<std::chrono::seconds>(options_.forbidden_retry).count());
+  const std::string message = "the apiserver refused the operator: " + result.error().message +
+                              ". Grant the operator's ServiceAccount this permission; the operator "
+                              "retries every " + retry + "s";
+  spdlog::error("OkamiBackup {}/{}: {}", ref.ns, ref.name, message);
+  // status.message is what the backup's Jobs report, so the refusal goes to an Event only (the
+  // recorder counts repeats of it instead of creating one per retry).
+  if (auto cached = stores_.backups->get(ref.ns, ref.name)) {
+    (void)events_.record(*cached, kube::EventType::kWarning, common::to_string(result.error().code),
+                         "Backup", message);
+  }
+  return Action::requeue(options_.forbidden_retry);
+}
+
+kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& ref) {
+  auto cached = stores_.backups->get(ref.ns, ref.name);
+  if (!cached) return Action::await_change();
+  const Json& raw = *cached;
+  if (raw["metadata"].contains("deletionTimestamp")) return Action::await_change();
+  auto loaded = v1alpha1::OkamiBackup::load(raw);
+  const Json status = raw.value("status", Json::object());
+  BackupProgress f;
+  f.phase = str(status, "phase");
+  if (f.phase == phase::kVerified || f.phase == phase::kFailed) return Action::await_change();
+  const auto now = clock_.wall_now();
+  const std::string now_text = common::format_rfc3339(now);
+  const int64_t generation = raw["metadata"].value("generation", int64_t{0});
+  Json conditions = status.value("conditions", Json::array());
+
+  auto finish = [&](bool verified, const std::string& reason, const std::string& message) -> kube::ReconcileResult {
+    Json st = {{"phase", verified ? phase::kVerified : phase::kFailed},
+               {"finishedAt", now_text},
+               {"message", message}};
+    kube::set_condition(conditions, "Complete", "True", reason, message, generation, now);
+    kube::set_condition(conditions, "Verified", verified ? "True" : "False", reason, message, generation, now);
+    st["conditions"] = conditions;
+    if (auto s = patch_status(raw, st); !s) return common::fail(s.error());
+    if (auto s = events_.record(raw, verified ? kube::EventType::kNormal : kube::EventType::kWarning,
+                                reason, "Backup", message); !s) {
+      spdlog::warn("event for OkamiBackup {}/{} not recorded: {}", ref.ns, ref.name, s.error().describe());
+    }
+    return Action::await_change();
+  };
+  if (!loaded) return finish(false, "InvalidSpec", loaded.error().message);
+  const v1alpha1::OkamiBackup& backup = *loaded;
+
+  // Every cache consulted must be complete: an unsynced pod cache would read as "no writers".
+  for (kube::Store* s : {stores_.jobs, stores_.stack.pods, stores_.stack.stacks, stores_.stack.statefulsets}) {
+    if (!s->has_synced()) return Action::requeue(std::chrono::milliseconds(200));
+  }
+  auto stack_json = stores_.stack.stacks->get(ref.ns, backup.spec.stack_ref);
+  std::optional<v1alpha1::OkamiStack> stack;
+  if (stack_json) {
+    if (auto s = v1alpha1::OkamiStack::load(*stack_json)) stack = std::move(*s);
+  }
+  f.stack_exists = stack.has_value();
+  f.quiesce = backup.quiesce();
+  f.has_key = !options_.signing_key.empty();
+  f.reported_message = str(status, "message");
+  f.archive_reported = !str(status.value("archive", Json::object()), "sha256").empty();
+  if (stack) {
+    const StackObservation obs = observe_stack(stores_.stack, *stack, stack->spec.chroma.version);
+    f.writer_pods = obs.chroma_pods + obs.client_pods;
+  }
+  const jobs::BackupRef bref{ref.name, backup.metadata.uid};
+  const std::string archive_name = jobs::job_name(ref.name, "archive");
+  const std::string verify_name = jobs::job_name(ref.name, "verify");
+  if (auto j = stores_.jobs->get(ref.ns, archive_name)) f.archive_job = jobs::job_state(*j);
+  if (auto j = stores_.jobs->get(ref.ns, verify_name)) {
+    f.verify_job = jobs::job_state(*j);
+    if (f.verify_job->phase == jobs::JobState::Phase::kSucceeded) {
+      if (auto accepted = accept_backup(raw, options_.signing_key); !accepted) {
+        f.acceptance_error = accepted.error().message;
+      } else if (accepted->stack_uid != stack->metadata.uid) {
+        f.acceptance_error = "the signed result belongs to another stack";
+      }
+    }
+  }
+
+  f.job_start_timeout = options_.job_start_timeout;
+  const std::string current_job = f.phase == phase::kArchiving   ? archive_name
+                                  : f.phase == phase::kVerifying ? verify_name
+                                                                 : "";
+  if (!current_job.empty()) {
+    if (auto j = stores_.jobs->get(ref.ns, current_job)) {
+      observe_job_start(*j, now, f);
+    }
+  }
+
+  const BackupStep step = next_backup_step(f);
+  using K = BackupStep::Kind;
+  switch (step.kind) {
+    case K::kDone:
+      return Action::await_change();
+    case K::kFail:
+      if (step.reason == kReasonJobNotStarted) {
+        // A pod that starts after all would archive or verify for a backup already Failed.
+        kube::DeleteOptions opts;
+        opts.propagation_policy = "Background";
+        auto r = client_.remove(res::kJob, ref.ns, current_job, opts);
+        if (!r && r.error().code != ErrorCode::kNotFound) return common::fail(r.error());
+      }
+      return finish(false, step.reason, step.message);
+    case K::kVerified:
+      return finish(true, "Verified", step.message);
+    case K::kSetPhase: {
+      Json st = {{"phase", step.phase}, {"message", step.message}};
+      if (str(status, "startedAt").empty()) st["startedAt"] = now_text;
+      if (!kube::find_condition(conditions, "Complete")) {
+        kube::set_condition(conditions, "Complete", "False", "InProgress", step.message, generation, now);
+        kube::set_condition(conditions, "Verified", "False", "InProgress", step.message, generation, now);
+        st["conditions"] = conditions;
+      }
+      if (step.phase == phase::kArchiving) {
+        st["archive"] = {{"pvc", desired::ChildNames(stack->metadata.name).backup_pvc},
+                         {"path", jobs::archive_path(ref.name, backup.metadata.uid)}};
+      }
+      if (auto s = patch_status(raw, st); !s) return common::fail(s.error());
+      spdlog::info("OkamiBackup {}/{}: {} ({})", ref.ns, ref.name, step.phase, step.message);
+      // A status-only change does not wake the primary watch: look again at once.
+      return Action::requeue(std::chrono::milliseconds(100));
+    }
+    case K::kCreateArchiveJob: {
+      if (auto s = apply_job_identity(client_, ref.ns, ""); !s) return common::fail(s.error());
+      const StackObservation obs = observe_stack(stores_.stack, *stack, stack->spec.chroma.version);
+      const std::string version = obs.chroma.exists ? obs.chroma.version : stack->spec.chroma.version;
+      if (auto s = create_job(jobs::archive_job(bref, *stack, version, options_.job_settings)); !s) {
+        return common::fail(s.error());
+      }
+      (void)events_.record(raw, kube::EventType::kNormal, "Archiving", "Backup",
+                           "Created Job " + archive_name + " to archive Chroma " + version + " data");
+      return Action::await_change();
+    }
+    case K::kCreateVerifyJob: {
+      if (auto s = apply_job_identity(client_, ref.ns, options_.signing_key); !s) {
+        return common::fail(s.error());
+      }
+      if (auto s = create_job(jobs::verify_job(bref, *stack, options_.job_settings)); !s) {
+        return common::fail(s.error());
+      }
+      (void)events_.record(raw, kube::EventType::kNormal, "Verifying", "Backup",
+                           "Created Job " + verify_name + " to verify the archive");
+      return Action::await_change();
+    }
+    case K::kWait:
+      if (f.phase == phase::kQuiescing) {
+        if (f.reported_message != step.message) {
+          if (auto s = patch_status(raw, Json{{"message", step.message}}); !s) return common::fail(s.error());
+        }
+        return Action::requeue(options_.quiesce_poll);
+      }
+      if (f.job_waiting_for) {
+        // Nothing may change while the pod waits (an image that never pulls): look again when
+        // the start timeout runs out.
+        const auto left = f.job_start_timeout - *f.job_waiting_for;
+        return Action::requeue(std::max<std::chrono::milliseconds>(left, std::chrono::seconds(1)));
+      }
+      return Action::await_change();
+  }
+  return Action::await_change();
+}
+
+}  // namespace okami
