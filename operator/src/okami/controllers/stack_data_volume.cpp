@@ -48,7 +48,8 @@ std::optional<std::string> probe_message(kube::Store& pods, const std::string& n
 Status StackReconciler::create_data_volume(const v1alpha1::OkamiStack& stack,
                                            const desired::Inputs& inputs, StackObservation& obs) {
   auto objects = desired::desired_objects(stack, inputs);
-  if (!objects) return common::fail(objects.error());
+  // A spec that builds no child creates no volume either; apply_desired reports it (InvalidSpec).
+  if (!objects) return common::ok();
   const std::string name = desired::active_chroma_data_pvc(stack);
   for (Json pvc : *objects) {
     if (pvc.value("kind", "") != "PersistentVolumeClaim" || str(pvc["metadata"], "name") != name) continue;
