@@ -210,8 +210,12 @@ Json chroma_statefulset(const v1alpha1::OkamiStack& stack, const Inputs& inputs)
       {"imagePullPolicy", "IfNotPresent"},
       {"command", Json::array({kOperatorBinary})},
       {"args", guard_args},
+      // /tmp: where a database whose WAL lost its index after a crash is read from a private
+      // copy (okami/chroma/data_format.h); the data itself stays read-only.
       {"volumeMounts",
-       Json::array({{{"name", "data"}, {"mountPath", data_path}, {"readOnly", true}}})},
+       Json::array({{{"name", "data"}, {"mountPath", data_path}, {"readOnly", true}},
+                    {{"name", "tmp"}, {"mountPath", "/tmp"}}})},
+      {"env", Json::array({env_value("TMPDIR", "/tmp")})},
       {"resources",
        {{"requests", {{"cpu", "50m"}, {"memory", "64Mi"}}}, {"limits", {{"memory", "256Mi"}}}}},
       {"securityContext", container_security_context(true)}};
