@@ -1,5 +1,7 @@
 // `okami-operator guard`: the init container in front of every Chroma server. Reads the data
-// format on the volume and refuses (exit 1) to let a server older than that format start.
+// format on the volume and refuses (exit 1) to let a server start that is older than that
+// format, that finds data other than the volume's mark (--expect-format), or that would migrate
+// the data without the volume marked migrating to the one allowed target (--allow-migration-to).
 // Empty or missing data is allowed. Usage errors exit 2.
 #include <boost/program_options.hpp>
 #include <iostream>
@@ -19,7 +21,11 @@ Subcommand guard_command() {
             desc.add_options()("help,h", "show this help")(
                 "data", po::value(&data)->required(), "Chroma persist dir")(
                 "server-version", po::value(&server_version)->required(), "version of the server about to start")(
-                "forbid-migration", "also refuse a server that would migrate the data to a newer format");
+                "expect-format", po::value<std::string>(),
+                "the volume's okami.io/chroma-data-format mark; refuse data of any other format")(
+                "allow-migration-to", po::value<std::string>(),
+                "the one format this start may migrate the data to (only when the mark is "
+                "migrating to it); without it, a server that would migrate is refused");
             po::variables_map vm;
             if (auto done = parse_or_help(desc, args, vm)) return *done;
             auto version = chroma::parse_chroma_version(server_version);
@@ -33,7 +39,12 @@ Subcommand guard_command() {
                         << ": cannot read the data format in " << data << ": " << format.error().describe() << "\n";
               return 1;
             }
-            auto decision = chroma::decide_guard(*format, *version, !vm.count("forbid-migration"));
+            chroma::GuardPolicy policy;
+            if (vm.count("expect-format")) policy.expect_format = vm["expect-format"].as<std::string>();
+            if (vm.count("allow-migration-to")) {
+              policy.allow_migration_to = vm["allow-migration-to"].as<std::string>();
+            }
+            auto decision = chroma::decide_guard(*format, *version, policy);
             if (!decision.allowed) {
               std::cerr << "okami-operator guard: REFUSED: " << decision.reason << "\n";
               return 1;

@@ -14,6 +14,7 @@ std::map<std::string, Subcommand> all_subcommands() {
       {"reset-memories", reset_memories_command()},
       {"restore", restore_command()},
       {"guard", guard_command()},
+      {"probe-format", probe_format_command()},
       {"render", render_command()},
       {"run", run_command()},
   };

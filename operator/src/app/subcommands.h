@@ -34,6 +34,7 @@ Subcommand verify_migration_command();
 Subcommand reset_memories_command();
 Subcommand restore_command();
 Subcommand guard_command();
+Subcommand probe_format_command();
 Subcommand render_command();
 Subcommand run_command();
 

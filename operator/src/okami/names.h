@@ -15,6 +15,9 @@ inline constexpr const char* kResetMemoriesAnnotation = "okami.io/reset-memories
 inline constexpr const char* kRetryAtAnnotation = "okami.io/retry-at";
 // Annotation the operator writes on the Chroma data PVC.
 inline constexpr const char* kDataFormatAnnotation = "okami.io/chroma-data-format";
+// The value of kDataFormatAnnotation on a volume known to hold no Chroma data: created by the
+// operator, or read empty by the data-format probe. A volume without the annotation is unknown.
+inline constexpr const char* kDataFormatEmpty = "empty";
 // Annotation the operator writes on the client storage PVC once a memory reset ran: its token.
 inline constexpr const char* kMemoriesResetAnnotation = "okami.io/memories-reset";
 

@@ -97,7 +97,7 @@ TEST(DataFormat, FlagsMixedSeqIdTypesFromAnOldServerWritingMigratedData) {
   auto format = detect_data_format(dir.path());
   ASSERT_TRUE(format);
   EXPECT_EQ(format->seq_id_type, "mixed");
-  EXPECT_FALSE(decide_guard(*format, v("1.0.15"), true).allowed);
+  EXPECT_FALSE(decide_guard(*format, v("1.0.15"), {"chroma-1.0", std::nullopt}).allowed);
 }
 
 TEST(ChromaVersionParse, AcceptsTagsAndRejectsGarbage) {
@@ -125,36 +125,66 @@ DataFormat present(const okami::testing::Migrations& m) {
   return *detect_data_format(dir.path());
 }
 
+const GuardPolicy kMigrating05To10{"migrating:chroma-0.5:chroma-1.0", "chroma-1.0"};
+
 TEST(Guard, Refuses0523OnDataA1xServerMigrated) {
-  auto decision = decide_guard(present(okami::testing::kMigrations10), v("0.5.23"), true);
+  auto decision = decide_guard(present(okami::testing::kMigrations10), v("0.5.23"), {"chroma-1.0", {}});
   EXPECT_FALSE(decision.allowed);
   EXPECT_NE(decision.reason.find("older than the data"), std::string::npos) << decision.reason;
+  // Whatever the operator says: an older server never opens newer data.
+  EXPECT_FALSE(decide_guard(present(okami::testing::kMigrations10), v("0.5.23"), kMigrating05To10).allowed);
 }
 
-TEST(Guard, AllowsTheSameOrANewerServer) {
-  EXPECT_TRUE(decide_guard(present(okami::testing::kMigrations05), v("0.5.23"), true).allowed);
-  EXPECT_TRUE(decide_guard(present(okami::testing::kMigrations10), v("1.0.15"), true).allowed);
-  EXPECT_TRUE(decide_guard(present(okami::testing::kMigrations05), v("1.0.15"), true).allowed);
-  EXPECT_TRUE(decide_guard(present(okami::testing::kMigrations10), v("1.3.0"), true).allowed);
+TEST(Guard, AllowsTheSameServerAndAMigrationTheOperatorMarked) {
+  EXPECT_TRUE(decide_guard(present(okami::testing::kMigrations05), v("0.5.23"), {"chroma-0.5", {}}).allowed);
+  EXPECT_TRUE(decide_guard(present(okami::testing::kMigrations10), v("1.0.15"), {"chroma-1.0", {}}).allowed);
+  EXPECT_TRUE(decide_guard(present(okami::testing::kMigrations05), v("1.0.15"), kMigrating05To10).allowed);
+  // A restart after the server migrated, before the operator marked the new format.
+  EXPECT_TRUE(decide_guard(present(okami::testing::kMigrations10), v("1.0.15"), kMigrating05To10).allowed);
 }
 
-TEST(Guard, RefusesAMigratingStartWhenMigrationIsForbidden) {
-  auto decision = decide_guard(present(okami::testing::kMigrations05), v("1.0.15"), false);
+// The hole of review #3: with no flag the guard let Chroma 1.x migrate 0.x data.
+TEST(Guard, RefusesAServerThatWouldMigrateWhenNothingAllowedIt) {
+  auto decision = decide_guard(present(okami::testing::kMigrations05), v("1.0.15"), {});
   EXPECT_FALSE(decision.allowed);
-  EXPECT_NE(decision.reason.find("irreversibly"), std::string::npos);
+  EXPECT_NE(decision.reason.find("irreversibly"), std::string::npos) << decision.reason;
+  // Marked as what it is, but no target allowed.
+  EXPECT_FALSE(decide_guard(present(okami::testing::kMigrations05), v("1.0.15"), {"chroma-0.5", {}}).allowed);
+}
+
+TEST(Guard, AllowsAMigrationOnlyToTheMarkedAndAllowedTarget) {
+  const auto data05 = present(okami::testing::kMigrations05);
+  // Allowed, but the volume is not marked migrating.
+  EXPECT_FALSE(decide_guard(data05, v("1.0.15"), {"chroma-0.5", "chroma-1.0"}).allowed);
+  // Marked migrating to 1.0, but 1.3.0 writes chroma-1.3.
+  EXPECT_FALSE(decide_guard(data05, v("1.3.0"), {"migrating:chroma-0.5:chroma-1.0", "chroma-1.0"}).allowed);
+  EXPECT_FALSE(decide_guard(data05, v("1.3.0"), {"migrating:chroma-0.5:chroma-1.0", "chroma-1.3"}).allowed);
+  // Marked migrating, but the operator allowed another target.
+  EXPECT_FALSE(decide_guard(data05, v("1.0.15"), {"migrating:chroma-0.5:chroma-1.0", "chroma-1.3"}).allowed);
+  EXPECT_TRUE(decide_guard(data05, v("1.3.0"), {"migrating:chroma-0.5:chroma-1.3", "chroma-1.3"}).allowed);
+}
+
+TEST(Guard, RefusesDataThatIsNotTheFormatTheVolumeIsMarkedWith) {
+  // The operator believes the volume holds 1.0 data (marked fresh at creation), the disk holds 0.5.
+  auto decision = decide_guard(present(okami::testing::kMigrations05), v("1.0.15"), {"chroma-1.0", {}});
+  EXPECT_FALSE(decision.allowed);
+  EXPECT_NE(decision.reason.find("marked chroma-1.0"), std::string::npos) << decision.reason;
+  // Even a server that would not migrate refuses: the volume is not the one decided on.
+  EXPECT_FALSE(decide_guard(present(okami::testing::kMigrations05), v("0.5.23"), {"chroma-1.0", {}}).allowed);
+  EXPECT_FALSE(decide_guard(present(okami::testing::kMigrations05), v("0.5.23"), {"not:a:mark:x", {}}).allowed);
 }
 
 TEST(Guard, Refuses1xOnDataFromANewerMinorFormat) {
-  EXPECT_FALSE(decide_guard(present(okami::testing::kMigrations13), v("1.0.15"), true).allowed);
-  EXPECT_FALSE(decide_guard(present({{"embeddings_queue", 2}, {"metadb", 9}, {"sysdb", 12}}), v("1.5.9"), true).allowed);
+  EXPECT_FALSE(decide_guard(present(okami::testing::kMigrations13), v("1.0.15"), {}).allowed);
+  EXPECT_FALSE(decide_guard(present({{"embeddings_queue", 2}, {"metadb", 9}, {"sysdb", 12}}), v("1.5.9"), {}).allowed);
 }
 
 TEST(Guard, AllowsAnyServerOnEmptyOrMissingData) {
   DataFormat missing;
   DataFormat empty;
   empty.presence = DataPresence::kEmpty;
-  EXPECT_TRUE(decide_guard(missing, v("0.5.23"), false).allowed);
-  EXPECT_TRUE(decide_guard(empty, v("1.0.15"), false).allowed);
+  EXPECT_TRUE(decide_guard(missing, v("0.5.23"), {}).allowed);
+  EXPECT_TRUE(decide_guard(empty, v("1.0.15"), {"chroma-1.0", {}}).allowed);
 }
 
 }  // namespace

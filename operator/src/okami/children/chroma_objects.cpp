@@ -192,16 +192,30 @@ Json chroma_statefulset(const v1alpha1::OkamiStack& stack, const Inputs& inputs)
   if (!args.empty()) server["args"] = args;
 
   // Reads the data format from the volume and exits non-zero when it is newer than the server
-  // about to start, so an old Chroma never opens migrated data.
+  // about to start (an old Chroma never opens migrated data), when it is not the format the
+  // volume is marked with, or when the server would migrate it without the operator's leave.
+  Json guard_args =
+      Json::array({"guard", "--data", data_path, "--server-version", inputs.chroma_version});
+  if (!inputs.expected_data_format.empty()) {
+    guard_args.push_back("--expect-format");
+    guard_args.push_back(inputs.expected_data_format);
+  }
+  if (!inputs.allow_migration_to.empty()) {
+    guard_args.push_back("--allow-migration-to");
+    guard_args.push_back(inputs.allow_migration_to);
+  }
   Json guard = {
       {"name", "guard"},
       {"image", inputs.operator_image},
       {"imagePullPolicy", "IfNotPresent"},
       {"command", Json::array({kOperatorBinary})},
-      {"args",
-       Json::array({"guard", "--data", data_path, "--server-version", inputs.chroma_version})},
+      {"args", guard_args},
+      // /tmp: where a database whose WAL lost its index after a crash is read from a private
+      // copy (okami/chroma/data_format.h); the data itself stays read-only.
       {"volumeMounts",
-       Json::array({{{"name", "data"}, {"mountPath", data_path}, {"readOnly", true}}})},
+       Json::array({{{"name", "data"}, {"mountPath", data_path}, {"readOnly", true}},
+                    {{"name", "tmp"}, {"mountPath", "/tmp"}}})},
+      {"env", Json::array({env_value("TMPDIR", "/tmp")})},
       {"resources",
        {{"requests", {{"cpu", "50m"}, {"memory", "64Mi"}}}, {"limits", {{"memory", "256Mi"}}}}},
       {"securityContext", container_security_context(true)}};

@@ -258,6 +258,31 @@ Json memory_reset_job(const v1alpha1::OkamiStack& stack, const std::string& toke
              settings);
 }
 
+std::string data_format_probe_job_name(const std::string& stack, const std::string& pvc_uid) {
+  return job_name(stack, std::string("format-probe-") + backup::sha256_hex(pvc_uid).substr(0, 8));
+}
+
+Json data_format_probe_job(const v1alpha1::OkamiStack& stack, const std::string& pvc,
+                           const std::string& pvc_uid, const JobSettings& settings) {
+  Json labels = job_labels(stack, kDataFormatProbeComponent);
+  Json args = Json::array({"probe-format", "--data", kChromaSourceMount});
+  Json mounts = Json::array({mount("chroma-data", kChromaSourceMount, true)});
+  Json volumes = Json::array({volume_for_claim("chroma-data", pvc, true)});
+  Json j = job(data_format_probe_job_name(stack.metadata.name, pvc_uid), stack, labels,
+               owner_ref(v1alpha1::kOkamiStackKind, stack.metadata.name, stack.metadata.uid),
+               std::move(args), std::move(mounts), std::move(volumes),
+               kDataFormatProbeDeadlineSeconds, settings);
+  // The probe only reads files: no API identity at all. Its result is the termination message.
+  Json& pod_spec = j["spec"]["template"]["spec"];
+  pod_spec.erase("serviceAccountName");
+  pod_spec["automountServiceAccountToken"] = false;
+  Json& container = pod_spec["containers"][0];
+  container["terminationMessagePath"] = "/dev/termination-log";
+  container["terminationMessagePolicy"] = "File";
+  j["metadata"]["annotations"] = {{kAnnotationProbedClaim, pvc}, {kAnnotationProbedClaimUid, pvc_uid}};
+  return j;
+}
+
 JobState job_state(const Json& job) {
   JobState s;
   const Json status = job.value("status", Json::object());

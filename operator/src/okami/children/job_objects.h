@@ -105,6 +105,19 @@ Json memory_reset_job(const v1alpha1::OkamiStack& stack, const std::string& toke
 std::string memory_reset_job_name(const std::string& stack, const std::string& token);
 inline constexpr const char* kMemoryResetComponent = "memory-reset";
 
+// Runs `okami-operator probe-format` over the Chroma data volume `pvc` (uid `pvc_uid`), mounted
+// read-only, in a pod with no API token; it reports the data format through its termination
+// message (okami/chroma/format_probe.h). Owned by the stack; named after the claim's UID, so a
+// re-created claim gets a probe of its own.
+Json data_format_probe_job(const v1alpha1::OkamiStack& stack, const std::string& pvc,
+                           const std::string& pvc_uid, const JobSettings& settings);
+std::string data_format_probe_job_name(const std::string& stack, const std::string& pvc_uid);
+inline constexpr const char* kDataFormatProbeComponent = "data-format-probe";
+inline constexpr int64_t kDataFormatProbeDeadlineSeconds = 10 * 60;
+// Annotations on the probe Job: the claim it read.
+inline constexpr const char* kAnnotationProbedClaim = "okami.io/probed-claim";
+inline constexpr const char* kAnnotationProbedClaimUid = "okami.io/probed-claim-uid";
+
 // The outcome of a Job, from its status.
 struct JobState {
   enum class Phase { kRunning, kSucceeded, kFailed };

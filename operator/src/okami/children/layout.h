@@ -85,6 +85,11 @@ struct Inputs {
   std::optional<int32_t> client_replicas;
   // The client image tag to run; unset = spec.client.version (held back during a migration).
   std::optional<std::string> client_version;
+  // The Chroma data volume's okami.io/chroma-data-format mark, given to the guard (--expect-format);
+  // empty when the volume holds no data yet. And the one format the guard may let the server
+  // migrate the data to (--allow-migration-to), set only while the volume is marked migrating.
+  std::string expected_data_format;
+  std::string allow_migration_to;
 };
 
 // Inputs for a stack at rest: run what the spec says, token Secret under its default name.

@@ -2,11 +2,16 @@
 
 #include <sqlite3.h>
 
+#include <unistd.h>
+
 #include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <cstdlib>
 #include <sstream>
 #include <system_error>
+
+#include "okami/gate/compat_matrix.h"
 
 namespace okami::chroma {
 namespace fs = std::filesystem;
@@ -112,7 +117,74 @@ std::string DataFormat::describe() const {
 
 // ---- ReadOnlyDatabase ----
 
-Result<ReadOnlyDatabase> ReadOnlyDatabase::open(const fs::path& file, bool allow_immutable) {
+struct ReadOnlyDatabase::Limits {
+  std::chrono::steady_clock::time_point deadline;
+  bool interrupted = false;
+};
+
+namespace {
+
+int past_deadline(void* context) {
+  auto* limits = static_cast<ReadOnlyDatabase::Limits*>(context);
+  if (std::chrono::steady_clock::now() < limits->deadline) return 0;
+  limits->interrupted = true;
+  return 1;  // SQLite stops the statement with SQLITE_INTERRUPT
+}
+
+bool has_shm(const fs::path& file) {
+  std::error_code ec;
+  fs::path shm = file;
+  shm += "-shm";
+  return fs::exists(shm, ec);
+}
+
+// Copies `file` and its -wal into a fresh private directory under TMPDIR (or /tmp).
+Result<fs::path> private_copy(const fs::path& file) {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/okami-wal-XXXXXX";
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    return fail(ErrorCode::kIo, "cannot create a private directory to read the WAL of " +
+                                    file.string() + " (" + pattern + ")");
+  }
+  const fs::path dir = pattern;
+  std::error_code ec;
+  fs::path wal = file;
+  wal += "-wal";
+  fs::copy_file(file, dir / "db", ec);
+  if (!ec) fs::copy_file(wal, dir / "db-wal", ec);
+  if (ec) {
+    fs::remove_all(dir, ec);
+    return fail(ErrorCode::kIo, "cannot copy " + file.string() + " and its WAL to read them: " +
+                                    ec.message());
+  }
+  return dir;
+}
+
+sqlite3* open_uri(const std::string& uri, std::string& error) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
+  if (rc == SQLITE_OK) {
+    // Opening is lazy: make SQLite read the header (and the WAL) now, so a WAL it cannot read in
+    // place fails here and not in the first query. Other failures (a file that is not SQLite)
+    // are left to the queries, which name them.
+    rc = sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+    if ((rc & 0xff) != SQLITE_CANTOPEN) rc = SQLITE_OK;
+  }
+  if (rc != SQLITE_OK) {
+    error = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return nullptr;
+  }
+  return db;
+}
+
+}  // namespace
+
+ReadOnlyDatabase::ReadOnlyDatabase(sqlite3* db, std::unique_ptr<Limits> limits, fs::path copy_dir)
+    : db_(db), limits_(std::move(limits)), copy_dir_(std::move(copy_dir)) {}
+
+Result<ReadOnlyDatabase> ReadOnlyDatabase::open(const fs::path& file, bool allow_immutable,
+                                                std::chrono::milliseconds time_limit) {
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) {
     return fail(ErrorCode::kNotFound, "no database file at " + file.string());
@@ -121,32 +193,62 @@ Result<ReadOnlyDatabase> ReadOnlyDatabase::open(const fs::path& file, bool allow
   std::string uri = "file:" + uri_escape(absolute.string()) + "?mode=ro";
   // immutable=1 tells SQLite nobody writes the file: no locks, no -shm, no journal. Only safe
   // when no committed-but-uncheckpointed WAL frames exist, which immutable would ignore.
-  if (allow_immutable && !pending_wal(absolute)) uri += "&immutable=1";
-  sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    sqlite3_close(db);
-    return fail(ErrorCode::kIo, "cannot open " + file.string() + " read-only: " + msg);
+  const bool wal = pending_wal(absolute);
+  if (allow_immutable && !wal) uri += "&immutable=1";
+  std::string error;
+  sqlite3* db = open_uri(uri, error);
+  fs::path copy_dir;
+  if (db == nullptr && wal && !has_shm(absolute)) {
+    // A crash left the WAL without its index, and SQLite cannot build one next to a database
+    // on a read-only mount: read a private copy, never the file without its committed frames.
+    auto copied = private_copy(absolute);
+    if (!copied) return fail(ErrorCode::kIo, "cannot open " + file.string() + " read-only: " +
+                                                 error + "; " + copied.error().message);
+    copy_dir = *copied;
+    db = open_uri("file:" + uri_escape((copy_dir / "db").string()) + "?mode=ro", error);
+    if (db == nullptr) fs::remove_all(copy_dir, ec);
   }
+  if (db == nullptr) {
+    return fail(ErrorCode::kIo, "cannot open " + file.string() + " read-only: " + error);
+  }
+  sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, nullptr);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, nullptr);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, nullptr);
+  sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, nullptr);
   sqlite3_busy_timeout(db, 5000);
-  return ReadOnlyDatabase(db);
+  auto limits = std::make_unique<Limits>();
+  limits->deadline = std::chrono::steady_clock::now() + time_limit;
+  sqlite3_progress_handler(db, 1000, past_deadline, limits.get());
+  return ReadOnlyDatabase(db, std::move(limits), std::move(copy_dir));
 }
 
-ReadOnlyDatabase::ReadOnlyDatabase(ReadOnlyDatabase&& other) noexcept : db_(other.db_) {
+ReadOnlyDatabase::ReadOnlyDatabase(ReadOnlyDatabase&& other) noexcept
+    : db_(other.db_), limits_(std::move(other.limits_)), copy_dir_(std::move(other.copy_dir_)) {
   other.db_ = nullptr;
+  other.copy_dir_.clear();
 }
 
 ReadOnlyDatabase& ReadOnlyDatabase::operator=(ReadOnlyDatabase&& other) noexcept {
   if (this != &other) {
-    sqlite3_close(db_);
+    this->~ReadOnlyDatabase();
     db_ = other.db_;
+    limits_ = std::move(other.limits_);
+    copy_dir_ = std::move(other.copy_dir_);
     other.db_ = nullptr;
+    other.copy_dir_.clear();
   }
   return *this;
 }
 
-ReadOnlyDatabase::~ReadOnlyDatabase() { sqlite3_close(db_); }
+ReadOnlyDatabase::~ReadOnlyDatabase() {
+  sqlite3_close(db_);
+  db_ = nullptr;
+  if (!copy_dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(copy_dir_, ec);
+    copy_dir_.clear();
+  }
+}
 
 bool ReadOnlyDatabase::has_table(const std::string& table) const {
   auto rows = query("SELECT 1 FROM sqlite_master WHERE type='table' AND name='" + table + "'");
@@ -170,6 +272,9 @@ Result<std::vector<std::vector<std::string>>> ReadOnlyDatabase::query(const std:
     rows.push_back(std::move(row));
   }
   sqlite3_finalize(stmt);
+  if (rc == SQLITE_INTERRUPT && limits_ && limits_->interrupted) {
+    return fail(ErrorCode::kTimeout, "sqlite: the time limit for reading the database passed in: " + sql);
+  }
   if (rc != SQLITE_DONE) {
     return fail(ErrorCode::kIo, std::string("sqlite: ") + sqlite3_errmsg(db_) + " in: " + sql);
   }
@@ -264,7 +369,7 @@ Result<DataFormat> detect_data_format(const fs::path& persist_dir) {
 }
 
 GuardDecision decide_guard(const DataFormat& data, const ChromaVersion& server,
-                           bool allow_migration) {
+                           const GuardPolicy& policy) {
   if (!data.has_data()) {
     return {true, "no Chroma data yet (" + data.describe() + "): any server may initialise it"};
   }
@@ -282,12 +387,40 @@ GuardDecision decide_guard(const DataFormat& data, const ChromaVersion& server,
                        "); starting it could corrupt the migrated data. Run a newer server, or "
                        "restore a backup taken before the migration into a fresh volume"};
   }
-  if (data.rank < writes.rank && !allow_migration) {
-    return {false, "Chroma " + server.str() + " would migrate " + data.describe() + " to " +
-                       writes.name + " irreversibly, and migration is not allowed for this start"};
+  std::optional<gate::DataFormatMark> mark;
+  if (policy.expect_format) {
+    auto parsed = gate::DataFormatMark::parse(*policy.expect_format);
+    if (!parsed) {
+      return {false, "the expected format '" + *policy.expect_format +
+                         "' is not a data format mark: " + parsed.error().message};
+    }
+    mark = *parsed;
+    const bool expected =
+        data.name == mark->format || (mark->migrating_to && data.name == *mark->migrating_to);
+    if (!expected) {
+      return {false, "the volume is marked " + *policy.expect_format + " but holds " +
+                         data.describe() +
+                         ": the data on disk is not what the operator decided on; no server "
+                         "starts on it until the mark is corrected from the data"};
+    }
+  }
+  if (data.rank < writes.rank) {
+    const bool marked_migrating = mark && mark->migrating_to && *mark->migrating_to == writes.name;
+    const bool allowed = policy.allow_migration_to && *policy.allow_migration_to == writes.name;
+    if (!marked_migrating || !allowed) {
+      return {false,
+              "Chroma " + server.str() + " would migrate " + data.describe() + " to " +
+                  writes.name + " irreversibly, and this start is not allowed to (" +
+                  (allowed ? "the volume is not marked migrating to " + writes.name
+                           : policy.allow_migration_to
+                                 ? "the allowed target is " + *policy.allow_migration_to
+                                 : std::string("no migration target was allowed")) +
+                  "); a format-crossing upgrade needs a verified backup first"};
+    }
   }
   return {true, "Chroma " + server.str() + " (writes " + writes.name + ") may open " +
-                    data.describe()};
+                    data.describe() +
+                    (policy.expect_format ? " (marked " + *policy.expect_format + ")" : "")};
 }
 
 }  // namespace okami::chroma

@@ -1,10 +1,14 @@
 // Chroma on-disk data format, read from the data itself: the `migrations` table and the markers in
 // `chroma.sqlite3`. Feeds the data-format gate, the `guard` init container (no older server on
 // newer data), the backup manifest and the verification of a backup against the volume.
-// Reading never writes: the database is opened read-only (immutable when no WAL is pending).
+// Reading never writes: the database is opened read-only (immutable when no WAL is pending), and
+// defensively: a tenant's volume may hold a crafted file.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <memory>
+#include <optional>
 #include <map>
 #include <string>
 #include <vector>
@@ -18,13 +22,21 @@ namespace okami::chroma {
 // A read-only SQLite connection that never writes next to the database: opened with
 // SQLITE_OPEN_READONLY and `immutable=1` unless a non-empty `-wal` file is present (then a plain
 // read-only open, so committed WAL frames are seen). Shared by detection, manifests and verify.
+// Defensive: SQLITE_DBCONFIG_DEFENSIVE, trusted_schema=OFF (no functions or virtual tables run
+// from the schema), and every statement is interrupted once `time_limit` since the open has
+// passed, so a crafted schema cannot make a guard, probe or verify run forever.
+// A WAL left by a crash without its `-shm` file, in a directory this process cannot write (the
+// guard's read-only mount), cannot be opened in place: the database and its WAL are then copied
+// into a private directory under TMPDIR and read there, so the committed frames still count.
 class ReadOnlyDatabase {
  public:
+  static constexpr std::chrono::milliseconds kDefaultTimeLimit{std::chrono::hours(1)};
   // Errors: kNotFound when the file does not exist, kIo when SQLite cannot open it.
   // allow_immutable=false for a database a live process may still write (the backup source):
   // then SQLite takes shared locks and reads the WAL instead of trusting the file as-is.
   static common::Result<ReadOnlyDatabase> open(const std::filesystem::path& file,
-                                               bool allow_immutable = true);
+                                               bool allow_immutable = true,
+                                               std::chrono::milliseconds time_limit = kDefaultTimeLimit);
   ReadOnlyDatabase(ReadOnlyDatabase&& other) noexcept;
   ReadOnlyDatabase& operator=(ReadOnlyDatabase&& other) noexcept;
   ReadOnlyDatabase(const ReadOnlyDatabase&) = delete;
@@ -32,12 +44,17 @@ class ReadOnlyDatabase {
   ~ReadOnlyDatabase();
   sqlite3* handle() const { return db_; }
   bool has_table(const std::string& table) const;
-  // Runs `sql` and returns every row as text (NULL as ""). Errors: kIo with SQLite's message.
+  // Runs `sql` and returns every row as text (NULL as ""). Errors: kIo with SQLite's message
+  // (kTimeout when the time limit interrupted it).
   common::Result<std::vector<std::vector<std::string>>> query(const std::string& sql) const;
 
+  struct Limits;  // the progress handler's deadline; stable across moves
+
  private:
-  explicit ReadOnlyDatabase(sqlite3* db) : db_(db) {}
+  ReadOnlyDatabase(sqlite3* db, std::unique_ptr<Limits> limits, std::filesystem::path copy_dir);
   sqlite3* db_ = nullptr;
+  std::unique_ptr<Limits> limits_;
+  std::filesystem::path copy_dir_;  // the private copy of a crashed WAL database, removed on close
 };
 
 // A Chroma release number (major.minor.patch). Accepts "1.0.15", "v1.0.15", "0.5.23-rc1".
@@ -95,12 +112,23 @@ common::Result<DataFormat> detect_sqlite_format(const std::filesystem::path& sql
 // The format a server of `version` writes when it opens data (it migrates older data up to it).
 const KnownFormat& format_written_by(const ChromaVersion& version);
 
+// What the operator told the guard about the volume in front of one server start.
+struct GuardPolicy {
+  // The volume's okami.io/chroma-data-format mark ("chroma-0.5", or
+  // "migrating:chroma-0.5:chroma-1.0" during a migration). Unset: the operator did not know it.
+  std::optional<std::string> expect_format;
+  // The one format the operator allows this start to migrate the data to. Unset: none.
+  std::optional<std::string> allow_migration_to;
+};
 // Decision of the `guard` init container, pure. Refuses a server older than the data on disk;
-// with allow_migration=false also refuses a server that would migrate existing data forward.
+// refuses data whose format is not the expected one (the volume is not what the operator decided
+// on); refuses a server that would migrate existing data unless the volume is marked migrating to
+// exactly the format that server writes and that is the allowed target. Empty data is allowed.
 struct GuardDecision {
   bool allowed = false;
   std::string reason;
 };
-GuardDecision decide_guard(const DataFormat& data, const ChromaVersion& server, bool allow_migration);
+GuardDecision decide_guard(const DataFormat& data, const ChromaVersion& server,
+                           const GuardPolicy& policy);
 
 }  // namespace okami::chroma

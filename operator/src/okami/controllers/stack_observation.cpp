@@ -1,6 +1,7 @@
 #include "okami/controllers/stack_observation.h"
 
 #include "kube/json_fields.h"
+#include "kube/resource.h"
 #include "okami/children/desired_state.h"
 #include "okami/children/object_builders.h"
 #include "okami/names.h"
@@ -55,6 +56,44 @@ WorkloadState workload_state(const Json& w) {
   return s;
 }
 
+void observe_data_pvc(const Json& pvc, StackObservation& o) {
+  const Json& meta = pvc.value("metadata", Json::object());
+  o.chroma_pvc_exists = true;
+  o.chroma_pvc_uid = string_at(meta, "uid");
+  const std::string mark =
+      string_at(meta.value("annotations", Json::object()), names::kDataFormatAnnotation);
+  if (mark.empty()) {
+    o.chroma_volume = DataVolume::kUnmarked;
+    o.data_format.clear();
+  } else if (mark == names::kDataFormatEmpty) {
+    o.chroma_volume = DataVolume::kEmpty;
+    o.data_format.clear();
+  } else {
+    o.chroma_volume = DataVolume::kMarked;
+    o.data_format = mark;
+  }
+}
+
+common::Status read_data_volume(kube::Client& client, const v1alpha1::OkamiStack& stack,
+                                StackObservation& obs) {
+  if (obs.chroma_volume != DataVolume::kAbsent && obs.chroma_volume != DataVolume::kUnmarked) {
+    return common::ok();
+  }
+  auto pvc = client.get(kube::resources::kPersistentVolumeClaim, stack.metadata.namespace_,
+                        desired::active_chroma_data_pvc(stack));
+  obs.chroma_pvc_from_api = true;
+  if (!pvc) {
+    if (pvc.error().code != common::ErrorCode::kNotFound) return common::fail(pvc.error());
+    obs.chroma_pvc_exists = false;
+    obs.chroma_volume = DataVolume::kAbsent;
+    obs.chroma_pvc_uid.clear();
+    obs.data_format.clear();
+    return common::ok();
+  }
+  observe_data_pvc(*pvc, obs);
+  return common::ok();
+}
+
 StackObservation observe_stack(const StackStores& stores, const v1alpha1::OkamiStack& stack,
                                const std::string& desired_chroma) {
   StackObservation o;
@@ -64,9 +103,7 @@ StackObservation observe_stack(const StackStores& stores, const v1alpha1::OkamiS
   if (auto d = stores.deployments->get(ns, names.ollama)) o.ollama = workload_state(*d);
   if (auto d = stores.deployments->get(ns, names.client)) o.client = workload_state(*d);
   if (auto pvc = stores.pvcs->get(ns, desired::active_chroma_data_pvc(stack))) {
-    o.chroma_pvc_exists = true;
-    o.data_format = string_at((*pvc)["metadata"].value("annotations", Json::object()),
-                              names::kDataFormatAnnotation);
+    observe_data_pvc(*pvc, o);
   }
   o.token_secret_exists = stores.secrets->get(ns, names.chroma_token_secret) != nullptr;
   if (auto pvc = stores.pvcs->get(ns, names.client_storage_pvc)) {

@@ -139,9 +139,18 @@ kube::ReconcileResult StackReconciler::reconcile_stack(const kube::ObjectRef& re
 
   const std::string& desired_chroma = stack.spec.chroma.version;
   StackObservation obs = observe_stack(stores_, stack, desired_chroma);
+  // The cache holds only PVCs with the operator's label: an absent or unmarked one is read by name.
+  if (auto s = read_data_volume(client_, stack, obs); !s) return common::fail(s.error());
   // spec.restore: the backup goes into a fresh volume before anything runs on it.
   if (stack.spec.restore) {
     if (auto pending = reconcile_restore(raw, stack, obs)) return std::move(*pending);
+  }
+  // A volume the operator did not mark: its format is read from the data first.
+  upgrade::PlanInput pi;
+  if (obs.chroma_volume == DataVolume::kUnmarked) {
+    auto marked = learn_data_format(raw, stack, obs, pi);
+    if (!marked) return common::fail(marked.error());
+    if (*marked) return Action::requeue(std::chrono::milliseconds(100));
   }
 
   // The compatibility gate, over the desired versions and what runs now.
@@ -157,7 +166,6 @@ kube::ReconcileResult StackReconciler::reconcile_stack(const kube::ObjectRef& re
   const gate::GateResult gate_result = gate::evaluate(ci, matrix_);
 
   // The upgrade plan.
-  upgrade::PlanInput pi;
   pi.stack_name = stack.metadata.name;
   pi.stack_namespace = stack.metadata.namespace_;
   pi.desired_chroma = desired_chroma;
@@ -324,14 +332,51 @@ kube::ReconcileResult StackReconciler::reconcile_stack(const kube::ObjectRef& re
     }
   }
 
-  // A fresh data volume is marked with the format the server about to run writes, before it runs.
-  if (obs.data_format.empty() && !hold) {
+  // A volume the operator creates is known to be empty: it is created marked so. One it did not
+  // create is never assumed empty (the probe reads it).
+  if (obs.chroma_volume == DataVolume::kAbsent) {
+    if (auto s = create_data_volume(stack, inputs, obs); !s) {
+      if (s.error().code != ErrorCode::kAlreadyExists) return common::fail(s.error());
+      return Action::requeue(std::chrono::milliseconds(100));
+    }
+  }
+  // An empty volume is marked with the format the server about to run writes, before it runs.
+  if (obs.chroma_volume == DataVolume::kEmpty && !hold) {
     auto v = versions::SemVer::parse(inputs.chroma_version);
     const auto* fmt = v ? matrix_.format_for_server(*v) : nullptr;
-    if (fmt != nullptr && obs.chroma_pvc_exists) {
+    if (fmt != nullptr) {
       if (auto s = mark_data_format(stack, fmt->name); !s) return common::fail(s.error());
       obs.data_format = fmt->name;
+      obs.chroma_volume = DataVolume::kMarked;
     }
+  }
+  // The guard is told what the volume holds and the one migration the operator allows now.
+  if (obs.chroma_volume == DataVolume::kMarked) {
+    inputs.expected_data_format = obs.data_format;
+    auto mark = gate::DataFormatMark::parse(obs.data_format);
+    if (mark && mark->migrating_to) inputs.allow_migration_to = *mark->migrating_to;
+  }
+
+  // While the volume's format is being read nothing is applied: no Chroma runs on it, and a
+  // running one is not restarted for it.
+  if (pi.data_format_unknown) {
+    StatusInputs si;
+    si.stack = &stack;
+    si.observed = &obs;
+    si.gate = &gate_result;
+    si.decision = &decision;
+    si.matrix = &matrix_;
+    si.chroma_target = obs.chroma.exists ? obs.chroma.version : desired_chroma;
+    si.client_target = obs.client.exists ? obs.client.version : stack.spec.client.version;
+    si.backup_reason = backup_reason;
+    si.backup_message = backup_message;
+    si.backup_ok = backup_ok;
+    si.now = now;
+    Json status = compute_status(old_status, si);
+    if (status != old_status) {
+      if (auto s = write_status(raw, status); !s) return common::fail(s.error());
+    }
+    return Action::requeue(pi.probe_failure.empty() ? options_.step_poll : options_.resync);
   }
 
   auto applied = apply_desired(raw, stack, inputs);
@@ -354,10 +399,6 @@ kube::ReconcileResult StackReconciler::reconcile_stack(const kube::ObjectRef& re
     auto replaced = replace_stale_chroma_pods(raw, stack);
     if (!replaced) return common::fail(replaced.error());
     if (*replaced) return Action::requeue(std::chrono::seconds(1));
-  }
-  if (obs.data_format.empty() && !hold && *applied > 0) {
-    // The PVC was just created: mark it on the next pass, before Chroma can become ready.
-    return Action::requeue(std::chrono::milliseconds(200));
   }
 
   StatusInputs si;

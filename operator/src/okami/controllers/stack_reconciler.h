@@ -91,6 +91,15 @@ class StackReconciler final : public kube::Reconciler {
   common::Result<bool> perform_memory_reset(const kube::Json& raw, const v1alpha1::OkamiStack& stack,
                                             const std::string& token);
   common::Status mark_data_format(const v1alpha1::OkamiStack& stack, const std::string& format);
+  // Creates the absent Chroma data PVC marked empty (stack_data_volume.cpp). Errors: the
+  // client's; kAlreadyExists when someone else created it meanwhile.
+  common::Status create_data_volume(const v1alpha1::OkamiStack& stack, const desired::Inputs& inputs,
+                                    StackObservation& obs);
+  // For a data PVC the operator did not mark: runs the probe Job, and once it reported, marks the
+  // PVC with what the data says and updates `obs`. Sets pi.data_format_unknown (and the probe's
+  // failure and command) while the format is not known. True when it marked the volume.
+  common::Result<bool> learn_data_format(const kube::Json& raw, const v1alpha1::OkamiStack& stack,
+                                         StackObservation& obs, upgrade::PlanInput& pi);
   upgrade::BackupFacts backup_facts(const v1alpha1::OkamiStack& stack, const kube::Json& backup) const;
   upgrade::VerificationFacts verification_facts(const v1alpha1::OkamiStack& stack,
                                                 const kube::Json& raw) const;

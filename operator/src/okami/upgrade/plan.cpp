@@ -237,6 +237,10 @@ const char* to_string(BlockReason r) {
       return "CompatibilityGateFailed";
     case BlockReason::kDowngradeRefused:
       return "DowngradeRefused";
+    case BlockReason::kProbingDataFormat:
+      return "ProbingDataFormat";
+    case BlockReason::kDataFormatProbeFailed:
+      return "DataFormatProbeFailed";
   }
   return "?";
 }
@@ -268,6 +272,22 @@ Decision decide(const PlanInput& in, const gate::CompatMatrix& matrix) {
         "spec.chroma.version '" + in.desired_chroma + "' " +
             (desired ? "writes no data format the compatibility matrix knows" : "is not a version"),
         "okami-operator check -f <stack.yaml>"};
+  }
+  // Nothing about the data is assumed from the spec or from a missing mark: a volume the
+  // operator did not mark is never fresh, and no Chroma opens it until its format is read.
+  if (in.data_format_unknown) {
+    if (!in.probe_failure.empty()) {
+      return Blocked{BlockReason::kDataFormatProbeFailed,
+                     "the Chroma volume is not marked by the operator and reading its data format "
+                     "failed: " + in.probe_failure + ". No Chroma starts on it until its format is known",
+                     in.probe_command};
+    }
+    return Blocked{BlockReason::kProbingDataFormat,
+                   "the Chroma volume is not marked by the operator (" +
+                       std::string(names::kDataFormatAnnotation) +
+                       " is missing): reading its data format from the data before any Chroma "
+                       "runs on it",
+                   in.probe_command};
   }
   const bool fresh = in.data_format.empty();
   auto mark = fresh ? gate::DataFormatMark{}

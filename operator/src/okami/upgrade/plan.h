@@ -40,6 +40,8 @@ enum class BlockReason {
   kBackupFormatMismatch,
   kCompatibilityGateFailed,
   kDowngradeRefused,
+  kProbingDataFormat,      // the volume is not marked: its format is being read from the data
+  kDataFormatProbeFailed,  // the probe could not read the volume's format
 };
 const char* to_string(BlockReason r);  // CamelCase
 
@@ -68,6 +70,11 @@ struct PlanInput {
   std::string desired_chroma;         // spec.chroma.version
   std::string running_chroma;         // version of the Chroma workload now (empty: none exists)
   std::string data_format;            // PVC okami.io/chroma-data-format ("" for a fresh volume)
+  // The volume exists but the operator has not marked it: what it holds is unknown until the
+  // probe has read it. Never fresh; nothing runs on it. data_format is ignored then.
+  bool data_format_unknown = false;
+  std::string probe_failure;  // why the probe could not read it ("" while it runs)
+  std::string probe_command;  // what the admin runs to see the probe (or retry it)
   std::optional<Step> recorded_step;  // status.migration.step
   bool compatibility_passed = false;  // the CompatibilityGate result
   std::string compatibility_message;
