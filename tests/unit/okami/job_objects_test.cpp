@@ -313,6 +313,20 @@ TEST(JobObjects, APodSomeoneElseCreatedForTheJobIsNoReport) {
   }
 }
 
+// Review #24: an archive taken while Chroma runs (spec.quiesce false) mounts its ReadWriteOnce
+// volume: the pod must land on the Chroma pod's node, or it waits on Multi-Attach forever.
+TEST(JobObjects, AnArchiveBesideARunningChromaRunsOnItsNode) {
+  const auto s = stack();
+  Json quiesced = archive_job({"b", "uid-1234567"}, s, "0.5.23", settings());
+  EXPECT_FALSE(quiesced["spec"]["template"]["spec"].value("affinity", Json::object()).contains("podAffinity"));
+  Json live = archive_job({"b", "uid-1234567"}, s, "0.5.23", settings(), true);
+  const Json req = live["spec"]["template"]["spec"]["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"];
+  ASSERT_EQ(req.size(), 1u);
+  EXPECT_EQ(req[0]["topologyKey"], "kubernetes.io/hostname");
+  EXPECT_EQ(req[0]["labelSelector"]["matchLabels"][names::kLabelName], "chroma");
+  EXPECT_EQ(req[0]["labelSelector"]["matchLabels"][names::kLabelInstance], s.metadata.name);
+}
+
 TEST(JobObjects, NamesStayValidLabelValues) {
   EXPECT_EQ(job_name("short", "archive"), "short-archive");
   const std::string long_base(80, 'a');

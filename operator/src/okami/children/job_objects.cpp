@@ -128,7 +128,8 @@ std::string archive_path(const std::string& backup_name, const std::string& back
 }
 
 Json archive_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
-                 const std::string& chroma_version, const JobSettings& settings) {
+                 const std::string& chroma_version, const JobSettings& settings,
+                 bool beside_running_chroma) {
   const desired::ChildNames names(stack.metadata.name);
   Json labels = job_labels(stack, kArchiveComponent);
   labels[kLabelBackup] = backup.name;
@@ -142,9 +143,16 @@ Json archive_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
   Json volumes = Json::array({volume_for_claim("chroma-data", desired::active_chroma_data_pvc(stack), true),
                               volume_for_claim("client-storage", names.client_storage_pvc, true),
                               volume_for_claim("backups", names.backup_pvc, false)});
-  return job(job_name(backup.name, "archive"), stack, labels,
-             owner_ref("OkamiBackup", backup.name, backup.uid), std::move(args), std::move(mounts),
-             std::move(volumes), kArchiveDeadlineSeconds, settings);
+  Json j = job(job_name(backup.name, "archive"), stack, labels,
+               owner_ref("OkamiBackup", backup.name, backup.uid), std::move(args), std::move(mounts),
+               std::move(volumes), kArchiveDeadlineSeconds, settings);
+  if (beside_running_chroma) {
+    Json& pod_affinity = j["spec"]["template"]["spec"]["affinity"]["podAffinity"];
+    pod_affinity["requiredDuringSchedulingIgnoredDuringExecution"].push_back(
+        {{"labelSelector", {{"matchLabels", desired::selector_labels(stack, desired::kChromaComponent)}}},
+         {"topologyKey", "kubernetes.io/hostname"}});
+  }
+  return j;
 }
 
 Json verify_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,

@@ -87,8 +87,11 @@ int64_t verify_scratch_bytes(int64_t archive_bytes);
 // read-only, writing the archive into the backups volume (the only Job that mounts it writable)
 // and reporting the archive's checksum and source in its termination message.
 // `chroma_version` is the version whose data is archived.
+// With `beside_running_chroma` (a backup with spec.quiesce false, which mounts the ReadWriteOnce
+// volume while Chroma runs) the pod must run on the Chroma pod's node (required pod affinity).
 Json archive_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
-                 const std::string& chroma_version, const JobSettings& settings);
+                 const std::string& chroma_version, const JobSettings& settings,
+                 bool beside_running_chroma = false);
 // Runs `okami-operator verify-backup` over the archive against the checksum the archive Job
 // reported, on scratch space sized from the archive (verify_scratch_bytes), reporting its unsigned
 // result in its termination message: the operator signs it.

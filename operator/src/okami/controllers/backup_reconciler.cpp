@@ -446,7 +446,8 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
       }
       const StackObservation obs = observe_stack(stores_.stack, *stack, stack->spec.chroma.version);
       const std::string version = obs.chroma.exists ? obs.chroma.version : stack->spec.chroma.version;
-      if (auto s = create_job(jobs::archive_job(bref, *stack, version, options_.job_settings)); !s) {
+      if (auto s = create_job(jobs::archive_job(bref, *stack, version, options_.job_settings,
+                                                   !f.quiesce && obs.chroma_pods > 0)); !s) {
         return common::fail(s.error());
       }
       (void)events_.record(raw, kube::EventType::kNormal, "Archiving", "Backup",
