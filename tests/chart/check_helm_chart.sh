@@ -31,12 +31,13 @@ EXPECTED_RULES='[
   {"apiGroups":["okami.io"],"resources":["okamistacks/status","okamibackups/status"],"verbs":["get","update","patch"]},
   {"apiGroups":["okami.io"],"resources":["okamistacks/finalizers","okamibackups/finalizers"],"verbs":["update"]},
   {"apiGroups":["apps"],"resources":["statefulsets","deployments"],"verbs":["get","list","watch","create","update","patch","delete"]},
-  {"apiGroups":[""],"resources":["services","configmaps","secrets","serviceaccounts"],"verbs":["get","list","watch","create","update","patch","delete"]},
+  {"apiGroups":[""],"resources":["services","configmaps","secrets"],"verbs":["get","list","watch","create","update","patch","delete"]},
+  {"apiGroups":[""],"resources":["serviceaccounts"],"verbs":["get","delete"]},
   {"apiGroups":[""],"resources":["persistentvolumeclaims"],"verbs":["get","list","watch","create","update","patch"]},
   {"apiGroups":[""],"resources":["pods"],"verbs":["get","list","watch","delete"]},
   {"apiGroups":["batch"],"resources":["jobs"],"verbs":["get","list","watch","create","update","patch","delete"]},
   {"apiGroups":["networking.k8s.io"],"resources":["networkpolicies"],"verbs":["get","list","watch","create","update","patch","delete"]},
-  {"apiGroups":["rbac.authorization.k8s.io"],"resources":["roles","rolebindings"],"verbs":["get","list","watch","create","update","patch"]},
+  {"apiGroups":["rbac.authorization.k8s.io"],"resources":["roles","rolebindings"],"verbs":["get","delete"]},
   {"apiGroups":["events.k8s.io"],"resources":["events"],"verbs":["create","patch","update"]},
   {"apiGroups":[""],"resources":["events"],"verbs":["create","patch"]}
 ]'

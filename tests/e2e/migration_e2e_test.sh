@@ -167,6 +167,26 @@ EOF
   done
   echo "  forged backup: UpgradeBlocked=$reason"
   [ "$reason" = BackupSignatureInvalid ] || return 1
+  # A replay: the genuine signed status of pre-1x copied into a new OkamiBackup, finishedAt and all.
+  k apply -f - >/dev/null <<EOF || return 1
+apiVersion: okami.io/v1alpha1
+kind: OkamiBackup
+metadata: {name: replayed, namespace: $NS}
+spec: {stackRef: $STACK}
+EOF
+  sleep 1
+  k get okb pre-1x -n "$NS" -o json | python3 -c 'import json,sys; print(json.dumps({"status": json.load(sys.stdin)["status"]}))' \
+    > "$E2E_WORK/replayed-status.json" || return 1
+  k patch okb replayed -n "$NS" --subresource=status --type=merge --patch-file "$E2E_WORK/replayed-status.json" >/dev/null || return 1
+  k annotate oks "$STACK" -n "$NS" okami.io/verified-backup=replayed --overwrite >/dev/null || return 1
+  reason=""
+  for i in $(seq 1 40); do
+    reason="$(cond UpgradeBlocked reason)"
+    [ "$reason" = BackupSignatureInvalid ] && break
+    sleep 0.5
+  done
+  echo "  replayed backup: UpgradeBlocked=$reason"
+  [ "$reason" = BackupSignatureInvalid ] || return 1
   [ "$(k get sts "$STACK-chroma" -n "$NS" -o jsonpath='{.spec.template.spec.containers[0].image}')" = "chromadb/chroma:$CHROMA_OLD" ]
 }
 
@@ -283,10 +303,15 @@ end_state_is_the_migrated_data() {
     echo "  the guard let $CHROMA_OLD start on migrated data"; return 1
   fi
   echo "  guard refuses $CHROMA_OLD: $(tail -1 "$E2E_WORK/guard-old.log")"
-  # The backup Jobs ran under the Job ServiceAccount, which may report status and nothing else.
-  [ "$(k auth can-i patch okamibackups --subresource=status -n "$NS" --as "system:serviceaccount:$NS:okami-backup-job")" = yes ] || return 1
-  [ "$(k auth can-i get secrets -n "$NS" --as "system:serviceaccount:$NS:okami-backup-job")" = no ] || return 1
-  [ "$(k auth can-i patch okamistacks -n "$NS" --as "system:serviceaccount:$NS:okami-backup-job")" = no ]
+  # The Jobs held no token and no key: no Job identity, no key Secret in the namespace, and
+  # every Job pod ran without a ServiceAccount token.
+  ! k get sa okami-backup-job -n "$NS" >/dev/null 2>&1 || { echo "  a Job ServiceAccount exists"; return 1; }
+  ! k get role okami-backup-job -n "$NS" >/dev/null 2>&1 || { echo "  a Job Role exists"; return 1; }
+  ! k get secret okami-backup-signing-key -n "$NS" >/dev/null 2>&1 || { echo "  the signing key was copied"; return 1; }
+  local automount
+  automount="$(k get jobs -n "$NS" -o jsonpath='{range .items[*]}{.spec.template.spec.automountServiceAccountToken}{" "}{end}')"
+  echo "  automountServiceAccountToken of the Jobs: $automount"
+  [ -n "$automount" ] && ! echo "$automount" | grep -qv '^\(false \)*$'
 }
 
 downgrade_is_refused() {

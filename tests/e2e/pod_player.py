@@ -6,19 +6,21 @@ kwok.x-k8s.io/status=custom (the operator adds that annotation to its Job pods w
 --job-pod-annotations). This script runs such a pod's container for real on this machine:
 
 - every PersistentVolumeClaim volume is the directory of its bound hostPath PersistentVolume
-  (the controller manager's hostPath provisioner), every Secret volume is written to a temp dir,
-  every emptyDir is a temp dir; container arguments under a mount path are rewritten to the
-  matching directory, and --url-map rewrites in-cluster URLs to local ones;
-- the container authenticates with a token of the pod's own ServiceAccount (kubectl create
-  token), so the Job's RBAC is what is exercised;
-- the pod's status is then set to Succeeded or Failed with the exit code, as a kubelet would.
+  (the controller manager's hostPath provisioner), every emptyDir is a temp dir; container
+  arguments under a mount path are rewritten to the matching directory, and --url-map rewrites
+  in-cluster URLs to local ones; a pod that mounts a Secret or asks for a ServiceAccount token is
+  refused (Job pods hold neither);
+- the container runs with no kubeconfig at all: it cannot reach the API, as a Job pod with
+  automountServiceAccountToken false cannot;
+- its terminationMessagePath is a temp file, whose content becomes the terminated container's
+  message, and the pod's status is set to Succeeded or Failed with the exit code, as a kubelet
+  would. The operator reads the Job's report from there.
 
   pod_player.py --namespace NS --selector LABELS --binary okami-operator
                 [--url-map FROM=TO ...] [--timeout 120]
 Prints the container's output; exits with the container's exit code (3 when no pod came).
 """
 import argparse
-import base64
 import json
 import os
 import subprocess
@@ -63,24 +65,7 @@ def pv_dir(ns, claim):
     return path
 
 
-def service_account_kubeconfig(ns, sa, workdir):
-    token = kubectl("create", "token", sa, "-n", ns, "--duration", "1h").strip()
-    cfg = json.loads(kubectl("config", "view", "--raw", "--minify", "-o", "json"))
-    cluster = cfg["clusters"][0]["cluster"]
-    kc = {
-        "apiVersion": "v1", "kind": "Config",
-        "clusters": [{"name": "c", "cluster": cluster}],
-        "users": [{"name": sa, "user": {"token": token}}],
-        "contexts": [{"name": "c", "context": {"cluster": "c", "user": sa, "namespace": ns}}],
-        "current-context": "c",
-    }
-    path = os.path.join(workdir, "kubeconfig")
-    with open(path, "w") as f:
-        json.dump(kc, f)
-    return path
-
-
-def set_pod_status(ns, name, code, output):
+def set_pod_status(ns, name, code, message):
     phase = "Succeeded" if code == 0 else "Failed"
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     status = {"status": {
@@ -92,7 +77,7 @@ def set_pod_status(ns, name, code, output):
             "image": "okami-operator", "imageID": "",
             "state": {"terminated": {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
                                      "startedAt": now, "finishedAt": now,
-                                     "message": output[-1000:]}}}]}}
+                                     "message": message}}}]}}
     kubectl("patch", "pod", name, "-n", ns, "--subresource=status", "--type=merge",
             "-p", json.dumps(status))
 
@@ -118,25 +103,29 @@ def main():
     for v in spec.get("volumes", []):
         if "persistentVolumeClaim" in v:
             local[v["name"]] = pv_dir(a.namespace, v["persistentVolumeClaim"]["claimName"])
-        elif "secret" in v:
-            d = os.path.join(workdir, "secret-" + v["name"])
-            os.makedirs(d)
-            secret = get_json("get", "secret", v["secret"]["secretName"], "-n", a.namespace)
-            items = v["secret"].get("items") or [{"key": k, "path": k} for k in secret["data"]]
-            for it in items:
-                with open(os.path.join(d, it["path"]), "wb") as f:
-                    f.write(base64.b64decode(secret["data"][it["key"]]))
-            local[v["name"]] = d
+        elif "secret" in v or "projected" in v:
+            print(f"pod_player: {name} mounts {v}: a Job pod must hold no key and no token",
+                  file=sys.stderr)
+            set_pod_status(a.namespace, name, 126, "")
+            return 126
         elif "emptyDir" in v:
             d = os.path.join(workdir, "empty-" + v["name"])
             os.makedirs(d)
             local[v["name"]] = d
-    # The projected ServiceAccount token volume is replaced by the kubeconfig below.
+    if spec.get("automountServiceAccountToken", True):
+        print(f"pod_player: {name} would get a ServiceAccount token", file=sys.stderr)
+        set_pod_status(a.namespace, name, 126, "")
+        return 126
+    log_path = container.get("terminationMessagePath", "/dev/termination-log")
+    log_file = os.path.join(workdir, "termination-log")
+    open(log_file, "w").close()
     mounts = sorted(((m["mountPath"], local[m["name"]]) for m in container.get("volumeMounts", [])
                      if m["name"] in local), key=lambda x: -len(x[0]))
     url_map = [m.split("=", 1) for m in a.url_map]
 
     def rewrite(arg):
+        if arg == log_path:
+            return log_file
         for src, dst in url_map:
             arg = arg.replace(src, dst)
         for mount_path, d in mounts:
@@ -145,8 +134,8 @@ def main():
         return arg
 
     args = [rewrite(x) for x in container.get("args", [])]
-    env = dict(os.environ)
-    env["KUBECONFIG"] = service_account_kubeconfig(a.namespace, spec["serviceAccountName"], workdir)
+    env = {k: v for k, v in os.environ.items() if k not in ("KUBECONFIG", "HOME")}
+    env["HOME"] = workdir  # no ~/.kube/config either
     for e in container.get("env", []):
         if "value" in e:
             env[e["name"]] = rewrite(e["value"])
@@ -157,7 +146,11 @@ def main():
     except OSError as e:
         code, output = 127, f"cannot run {a.binary}: {e}"
     sys.stdout.write(output)
-    set_pod_status(a.namespace, name, code, output)
+    with open(log_file) as f:
+        message = f.read(4096)
+    if not message and container.get("terminationMessagePolicy") == "FallbackToLogsOnError" and code != 0:
+        message = output[-2048:]
+    set_pod_status(a.namespace, name, code, message)
     return code
 
 

@@ -110,8 +110,13 @@ get "create" for the final backup a migration takes (spec.upgrade.finalBackup).
   resources: ["statefulsets", "deployments"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
 - apiGroups: [""]
-  resources: ["services", "configmaps", "secrets", "serviceaccounts"]
+  resources: ["services", "configmaps", "secrets"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+# Jobs run with no API token; only the Job ServiceAccount, Role and RoleBinding an older
+# version created are deleted (when they carry the operator's labels): no create, no update.
+- apiGroups: [""]
+  resources: ["serviceaccounts"]
+  verbs: ["get", "delete"]
 - apiGroups: [""]
   resources: ["persistentvolumeclaims"]
   verbs: ["get", "list", "watch", "create", "update", "patch"]
@@ -126,7 +131,7 @@ get "create" for the final backup a migration takes (spec.upgrade.finalBackup).
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
 - apiGroups: ["rbac.authorization.k8s.io"]
   resources: ["roles", "rolebindings"]
-  verbs: ["get", "list", "watch", "create", "update", "patch"]
+  verbs: ["get", "delete"]
 - apiGroups: ["events.k8s.io"]
   resources: ["events"]
   verbs: ["create", "patch", "update"]

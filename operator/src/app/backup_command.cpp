@@ -1,13 +1,13 @@
 // `okami-operator backup`: the body of the backup Job. Archives the Chroma persist dir (and the
-// client's memory dir) with a manifest and prints a JSON summary for OkamiBackup status.
+// client's memory dir) with a manifest, prints a JSON summary, and leaves a short report (the
+// archive's checksum and source) as its termination message for the operator.
 #include <boost/program_options.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "app/status_report.h"
+#include "app/job_report.h"
 #include "app/subcommands.h"
 #include "common/clock.h"
-#include "okami/api/resource_types.h"
 #include "okami/backup/archive.h"
 
 namespace okami::app {
@@ -28,8 +28,8 @@ Subcommand backup_command() {
                 "stack-uid", po::value(&uid)->required(), "OkamiStack metadata.uid")(
                 "chroma-version", po::value(&chroma_version)->required(), "Chroma version that wrote the data")(
                 "compression", po::value(&compression)->default_value("none"), "none or gzip")(
-                "report-backup", po::value(&report),
-                "NAMESPACE/NAME of the OkamiBackup whose status receives the archive and its source");
+                "termination-log", po::value(&report),
+                "file that receives the short report for the operator (a Job's /dev/termination-log)");
             po::variables_map vm;
             if (auto done = parse_or_help(desc, args, vm)) return *done;
             if (compression != "none" && compression != "gzip") {
@@ -48,10 +48,9 @@ Subcommand backup_command() {
             auto summary = backup::write_backup(options);
             if (!summary) {
               std::cerr << "okami-operator backup: " << summary.error().describe() << "\n";
-              if (!report.empty()) {
-                (void)report_status(kOkamiBackupType, report,
-                                    {{"message", "archiving failed: " + summary.error().describe()}});
-              }
+              std::string why = "archiving failed: " + summary.error().describe();
+              if (why.size() > 1024) why.resize(1024);
+              (void)write_report(report, nlohmann::json{{"message", why}}.dump());
               return 1;
             }
             nlohmann::json j = {
@@ -83,7 +82,10 @@ Subcommand backup_command() {
                     {"collections", cols}}},
                   {"message", "archived " + std::to_string(m.files.size()) + " files, " +
                                   std::to_string(summary->archive_size) + " bytes"}};
-              if (auto s = report_status(kOkamiBackupType, report, status); !s) {
+              // The lists are informative; the checksum and the format are what the operator needs.
+              if (status.dump().size() > kMaxReportBytes) status["source"].erase("collections");
+              if (status.dump().size() > kMaxReportBytes) status["source"].erase("migrations");
+              if (auto s = write_report(report, status.dump()); !s) {
                 std::cerr << "okami-operator backup: " << s.error().describe() << "\n";
                 return 1;
               }

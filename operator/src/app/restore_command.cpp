@@ -4,6 +4,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "app/job_report.h"
 #include "app/subcommands.h"
 #include "okami/backup/restore.h"
 
@@ -15,12 +16,15 @@ Subcommand restore_command() {
   return {"restore a backup archive into an empty data dir",
           [](const std::vector<std::string>& args) {
             po::options_description desc("okami-operator restore");
-            std::string archive, target, memory_target, sha256;
+            std::string archive, target, memory_target, sha256, stack_uid, format, report;
             desc.add_options()("help,h", "show this help")(
                 "archive", po::value(&archive)->required(), "archive written by `backup`")(
                 "target", po::value(&target)->required(), "empty dir that receives the Chroma data")(
                 "memory-target", po::value(&memory_target), "empty dir that receives client memories")(
-                "expect-sha256", po::value(&sha256), "archive SHA-256 (default: <archive>.sha256)");
+                "expect-sha256", po::value(&sha256), "archive SHA-256 (default: <archive>.sha256)")(
+                "expect-stack-uid", po::value(&stack_uid), "refuse an archive of any other stack")(
+                "expect-format", po::value(&format), "refuse an archive of another data format")(
+                "termination-log", po::value(&report), "file that receives a short report (a Job's /dev/termination-log)");
             po::variables_map vm;
             if (auto done = parse_or_help(desc, args, vm)) return *done;
             backup::RestoreOptions options;
@@ -28,11 +32,20 @@ Subcommand restore_command() {
             options.target = target;
             if (!memory_target.empty()) options.memory_target = memory_target;
             if (!sha256.empty()) options.expect_archive_sha256 = sha256;
+            if (!stack_uid.empty()) options.expect_stack_uid = stack_uid;
+            if (!format.empty()) options.expect_format = format;
             auto summary = backup::restore_backup(options);
             if (!summary) {
               std::cerr << "okami-operator restore: " << summary.error().describe() << "\n";
+              std::string why = summary.error().describe();
+              if (why.size() > 1024) why.resize(1024);
+              (void)write_report(report, nlohmann::json{{"message", why}}.dump());
               return 1;
             }
+            (void)write_report(report, nlohmann::json{{"files", summary->files},
+                                                      {"archiveSha256", summary->archive_sha256},
+                                                      {"dataFormat", summary->manifest.data_format.name}}
+                                           .dump());
             std::cout << nlohmann::json{{"files", summary->files},
                                         {"bytes", summary->bytes},
                                         {"skippedMemoryFiles", summary->skipped_memory_files},

@@ -1,15 +1,15 @@
 // `okami-operator verify-migration`: the body of the post-migration verify Job. Re-verifies the
 // backup archive the migration started from, then checks the running Chroma against its manifest
-// (heartbeat, every collection with the same id and count, a vector round trip), signs the result
-// and prints it (exit 0 when verified, 1 when not, 2 on bad usage).
+// (heartbeat, every collection with the same id and count, a vector round trip) and prints the
+// result (exit 0 when verified, 1 when not, 2 on bad usage). In a Job it holds no key: the result
+// goes unsigned into its termination message and the operator signs it; --key-file signs here.
 #include <boost/program_options.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
-#include "app/status_report.h"
+#include "app/job_report.h"
 #include "app/subcommands.h"
 #include "common/clock.h"
-#include "okami/api/resource_types.h"
 #include "okami/backup/verify.h"
 #include "okami/chroma/migration_verify.h"
 
@@ -73,22 +73,28 @@ Subcommand verify_migration_command() {
   return {"check a migrated Chroma against its backup's manifest and print the signed result",
           [](const std::vector<std::string>& args) {
             po::options_description desc("okami-operator verify-migration");
-            std::string url, token_file, archive, key_file, stack_uid, version, report, temp_dir;
+            std::string url, token_file, archive, key_file, stack_uid, version, report, temp_dir, sha256;
             desc.add_options()("help,h", "show this help")(
                 "chroma-url", po::value(&url)->required(), "the migrated Chroma, e.g. http://okami-chroma.ns.svc:8000")(
                 "token-file", po::value(&token_file), "Chroma auth token (0.x servers with token auth)")(
                 "archive", po::value(&archive)->required(), "the backup archive taken before the migration")(
-                "key-file", po::value(&key_file)->required(), "HMAC-SHA256 signing key (from a Secret)")(
+                "key-file", po::value(&key_file), "HMAC-SHA256 signing key: sign the printed result")(
+                "expect-sha256", po::value(&sha256), "archive SHA-256 (default: <archive>.sha256)")(
                 "expect-stack-uid", po::value(&stack_uid)->required(), "the stack the backup must belong to")(
                 "chroma-version", po::value(&version)->required(), "the Chroma version being verified")(
                 "temp-dir", po::value(&temp_dir), "where the archived database is checked (default: TMPDIR)")(
-                "report-stack", po::value(&report), "NAMESPACE/NAME of the OkamiStack whose status receives the signed result");
+                "termination-log", po::value(&report),
+                "file that receives the unsigned result for the operator (a Job's /dev/termination-log)");
             po::variables_map vm;
             if (auto done = parse_or_help(desc, args, vm)) return *done;
-            auto key = backup::load_key(key_file);
-            if (!key) {
-              std::cerr << "okami-operator verify-migration: " << key.error().describe() << "\n";
-              return 2;
+            std::string key;
+            if (!key_file.empty()) {
+              auto loaded = backup::load_key(key_file);
+              if (!loaded) {
+                std::cerr << "okami-operator verify-migration: " << loaded.error().describe() << "\n";
+                return 2;
+              }
+              key = *loaded;
             }
             std::string token;
             if (!token_file.empty()) {
@@ -103,22 +109,23 @@ Subcommand verify_migration_command() {
             backup::VerifyOptions options;
             options.archive = archive;
             options.expect_stack_uid = stack_uid;
+            if (!sha256.empty()) options.expect_archive_sha256 = sha256;
             options.checked_at = common::format_rfc3339(clock.wall_now());
             options.temp_dir = temp_dir;
             migration::MigrationResult result = check(url, token, options, version, options.checked_at);
-            if (auto s = migration::sign(result, *key); !s) {
+            if (result.message.size() > 1024) result.message.resize(1024);
+            if (auto s = write_report(report, migration::to_json(result)); !s) {
               std::cerr << "okami-operator verify-migration: " << s.error().describe() << "\n";
-              return 2;
+              return 1;
+            }
+            if (!key.empty()) {
+              if (auto s = migration::sign(result, key); !s) {
+                std::cerr << "okami-operator verify-migration: " << s.error().describe() << "\n";
+                return 2;
+              }
             }
             std::cout << migration::to_json(result) << "\n";
             if (!result.verified) std::cerr << "okami-operator verify-migration: FAILED: " << result.message << "\n";
-            if (!report.empty()) {
-              nlohmann::json status = {{"migration", {{"verification", migration::to_json(result)}}}};
-              if (auto s = report_status(kOkamiStackType, report, status); !s) {
-                std::cerr << "okami-operator verify-migration: " << s.error().describe() << "\n";
-                return 1;
-              }
-            }
             return result.verified ? 0 : 1;
           }};
 }

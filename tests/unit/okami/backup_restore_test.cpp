@@ -125,5 +125,52 @@ TEST(RestoreBackup, RefusesAnArchiveThatDoesNotMatchItsChecksumFile) {
   EXPECT_TRUE(!fs::exists(f.dir / "restored") || fs::is_empty(f.dir / "restored"));
 }
 
+// An archive swapped between verification and restore: another stack's backup, internally
+// consistent (its own checksum and sidecar), written where the verified archive was. The restore
+// Job is told the signed checksum, stack UID and format; it must refuse.
+TEST(RestoreBackup, RefusesAnArchiveSwappedAfterVerification) {
+  Fixture f;
+  const std::string signed_sha = f.summary.archive_sha256;
+  // The attacker's archive: another stack's data, with its own matching sidecar file.
+  BackupOptions o;
+  o.data_dir = f.dir / "data";
+  o.out = f.dir / "other.tar";
+  o.stack = {"team-b", "okami", "uid-2"};
+  o.chroma_version = "0.5.23";
+  o.taken_at = "2026-11-27T01:00:00Z";
+  auto other = write_backup(o);
+  ASSERT_TRUE(other) << other.error().describe();
+  fs::rename(other->archive, f.summary.archive);
+  fs::rename(other->checksum_file, checksum_path(f.summary.archive));
+
+  RestoreOptions r = f.options("restored");
+  r.expect_archive_sha256 = signed_sha;
+  r.expect_stack_uid = "uid-1";
+  r.expect_format = "chroma-0.5";
+  auto restored = restore_backup(r);
+  ASSERT_FALSE(restored) << "a swapped archive was restored";
+  EXPECT_EQ(restored.error().code, common::ErrorCode::kIntegrity);
+  EXPECT_TRUE(fs::is_empty(f.dir / "restored"));
+}
+
+// Even with the checksum of the swapped archive (a status rewritten by someone), the manifest
+// must name the signed stack and format.
+TEST(RestoreBackup, RefusesAnArchiveOfAnotherStackOrFormat) {
+  Fixture f;
+  RestoreOptions r = f.options("restored");
+  r.expect_archive_sha256 = f.summary.archive_sha256;
+  r.expect_stack_uid = "uid-2";
+  auto restored = restore_backup(r);
+  ASSERT_FALSE(restored);
+  EXPECT_NE(restored.error().message.find("another stack"), std::string::npos) << restored.error().message;
+  r.expect_stack_uid = "uid-1";
+  r.expect_format = "chroma-1.0";
+  restored = restore_backup(r);
+  ASSERT_FALSE(restored);
+  EXPECT_NE(restored.error().message.find("chroma-0.5"), std::string::npos) << restored.error().message;
+  r.expect_format = "chroma-0.5";
+  EXPECT_TRUE(restore_backup(r));
+}
+
 }  // namespace
 }  // namespace okami::backup

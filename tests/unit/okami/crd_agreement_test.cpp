@@ -148,7 +148,7 @@ Json full_stack() {
                "modelPulls": [{"name": "llama3.2:3b", "state": "Failed", "message": "registry unreachable",
                                "lastAttempt": "2026-11-26T01:00:00Z"}]},
     "client": {"runningVersion": "1.0.0"},
-    "migration": {"step": "Quiesce", "from": "0.5.23", "to": "1.0.15", "backupRef": "b1",
+    "migration": {"step": "Quiesce", "from": "0.5.23", "to": "1.0.15", "backupRef": "b1", "attemptId": "3f2a9c1d",
                   "startedAt": "2026-11-26T01:00:00Z", "finishedAt": "2026-11-26T01:10:00Z", "message": "m",
                   "verification": "{}"},
     "lastVerifiedBackup": {"name": "b1", "finishedAt": "2026-11-26T00:50:00Z", "sha256": "ab"},

@@ -39,7 +39,6 @@ TEST(JobObjects, ArchiveJobReadsTheDataVolumesReadOnlyAndReportsToItsBackup) {
   EXPECT_EQ(j["metadata"]["ownerReferences"][0]["uid"], "0123456789abcdef");
   EXPECT_EQ(j["spec"]["backoffLimit"], 0);
   const Json pod = j["spec"]["template"]["spec"];
-  EXPECT_EQ(pod["serviceAccountName"], kJobServiceAccount);
   EXPECT_EQ(pod["restartPolicy"], "Never");
   EXPECT_EQ(j["spec"]["template"]["metadata"]["annotations"]["sidecar.istio.io/inject"], "false");
   const Json c = pod["containers"][0];
@@ -47,7 +46,7 @@ TEST(JobObjects, ArchiveJobReadsTheDataVolumesReadOnlyAndReportsToItsBackup) {
   EXPECT_EQ(c["args"][0], "backup");
   EXPECT_EQ(arg_after(c["args"], "--chroma-version"), "0.5.23");
   EXPECT_EQ(arg_after(c["args"], "--stack-uid"), s.metadata.uid);
-  EXPECT_EQ(arg_after(c["args"], "--report-backup"), s.metadata.namespace_ + "/pre-upgrade");
+  EXPECT_EQ(arg_after(c["args"], "--termination-log"), "/dev/termination-log");
   EXPECT_EQ(arg_after(c["args"], "--out"), "/backups/pre-upgrade-01234567.tar");
   EXPECT_EQ(c["securityContext"]["allowPrivilegeEscalation"], false);
   EXPECT_EQ(c["securityContext"]["readOnlyRootFilesystem"], true);
@@ -66,30 +65,57 @@ TEST(JobObjects, ArchiveJobReadsTheDataVolumesReadOnlyAndReportsToItsBackup) {
   EXPECT_EQ(labels[kLabelBackup], "pre-upgrade");
 }
 
-TEST(JobObjects, VerifyJobsMountTheKeyButNotTheData) {
+TEST(JobObjects, VerifyJobsMountNoKeyAndNoDataAndCheckTheReportedChecksum) {
   const auto s = stack();
-  for (const Json& j : {verify_job({"b", "uid-1234567"}, s, settings()),
-                        migration_verify_job({"b", "uid-1234567"}, s, "1.0.15", settings())}) {
+  const BackupRef b{"b", "uid-1234567", std::string(64, 'a'), 3ll << 30};
+  for (const Json& j : {verify_job(b, s, settings()), migration_verify_job(b, s, "1.0.15", settings())}) {
     const Json pod = j["spec"]["template"]["spec"];
-    bool key = false, data = false;
+    bool data = false;
     for (const auto& v : pod["volumes"]) {
-      if (v.contains("secret")) key = v["secret"]["secretName"] == kSigningKeySecret;
+      EXPECT_FALSE(v.contains("secret")) << "a Job mounts a Secret: " << v.dump();
       if (v.contains("persistentVolumeClaim")) {
         data = data || v["persistentVolumeClaim"]["claimName"] != s.metadata.name + "-backups";
         EXPECT_EQ(v["persistentVolumeClaim"]["readOnly"], true);
       }
     }
-    EXPECT_TRUE(key);
     EXPECT_FALSE(data);
+    const Json args = pod["containers"][0]["args"];
+    EXPECT_EQ(arg_after(args, "--key-file"), "<absent>");
+    EXPECT_EQ(arg_after(args, "--expect-sha256"), std::string(64, 'a'));
   }
-  Json m = migration_verify_job({"b", "uid-1234567"}, s, "1.0.15", settings());
+  Json m = migration_verify_job(b, s, "1.0.15", settings());
   EXPECT_EQ(m["metadata"]["name"], s.metadata.name + "-verify-1-0-15");
   EXPECT_EQ(m["metadata"]["ownerReferences"][0]["kind"], "OkamiStack");
   const Json args = m["spec"]["template"]["spec"]["containers"][0]["args"];
   EXPECT_EQ(args[0], "verify-migration");
   EXPECT_EQ(arg_after(args, "--chroma-url"),
             "http://" + s.metadata.name + "-chroma." + s.metadata.namespace_ + ".svc:8000");
-  EXPECT_EQ(arg_after(args, "--report-stack"), s.metadata.namespace_ + "/" + s.metadata.name);
+  EXPECT_EQ(arg_after(args, "--termination-log"), "/dev/termination-log");
+}
+
+// Review #11: the verify Job copies the archived database to its scratch space; the space is
+// sized from the archive (an upper bound of the database) and limited, so a large database
+// neither fills the node's disk nor fails for want of room.
+TEST(JobObjects, VerifyScratchSpaceIsSizedFromTheArchiveAndLimited) {
+  EXPECT_EQ(verify_scratch_bytes(0), 256ll << 20);
+  const int64_t big = 5ll << 30;
+  EXPECT_GE(verify_scratch_bytes(big), big);
+  EXPECT_LE(verify_scratch_bytes(big), big + big / 10 + (64ll << 20));
+  const auto s = stack();
+  Json j = verify_job({"b", "uid-1234567", std::string(64, 'a'), big}, s, settings());
+  const Json pod = j["spec"]["template"]["spec"];
+  const std::string want = std::to_string(verify_scratch_bytes(big));
+  const Json res = pod["containers"][0]["resources"];
+  EXPECT_EQ(res["requests"]["ephemeral-storage"], want);
+  EXPECT_EQ(res["limits"]["ephemeral-storage"], want);
+  bool tmp = false;
+  for (const auto& v : pod["volumes"]) {
+    if (v["name"] == "tmp") {
+      tmp = true;
+      EXPECT_EQ(v["emptyDir"]["sizeLimit"], want);
+    }
+  }
+  EXPECT_TRUE(tmp);
 }
 
 TEST(JobObjects, RestoreAndMemoryResetJobsWriteOnlyTheirOwnVolume) {
@@ -98,7 +124,11 @@ TEST(JobObjects, RestoreAndMemoryResetJobsWriteOnlyTheirOwnVolume) {
   in["spec"]["restore"] = {{"fromBackup", "pre-1x"}};
   auto s = v1alpha1::OkamiStack::load(in);
   ASSERT_TRUE(s);
-  Json r = restore_job({"pre-1x", "uid-1234567"}, *s, settings());
+  Json r = restore_job({"pre-1x", "uid-1234567", std::string(64, 'e'), 0, "u-1", "chroma-0.5"}, *s, settings());
+  const Json rargs = r["spec"]["template"]["spec"]["containers"][0]["args"];
+  EXPECT_EQ(arg_after(rargs, "--expect-sha256"), std::string(64, 'e'));
+  EXPECT_EQ(arg_after(rargs, "--expect-stack-uid"), "u-1");
+  EXPECT_EQ(arg_after(rargs, "--expect-format"), "chroma-0.5");
   std::map<std::string, bool> read_only;
   for (const auto& v : r["spec"]["template"]["spec"]["volumes"]) {
     if (v.contains("persistentVolumeClaim")) {
@@ -110,7 +140,8 @@ TEST(JobObjects, RestoreAndMemoryResetJobsWriteOnlyTheirOwnVolume) {
   EXPECT_EQ(r["spec"]["template"]["spec"]["containers"][0]["args"][0], "restore");
   Json m = memory_reset_job(*s, "Approve.1", settings());
   const Json args = m["spec"]["template"]["spec"]["containers"][0]["args"];
-  EXPECT_EQ(args, Json::array({"reset-memories", "--storage", "/source/memory", "--token", "Approve.1"}));
+  EXPECT_EQ(args, Json::array({"reset-memories", "--storage", "/source/memory", "--token", "Approve.1",
+                               "--termination-log", "/dev/termination-log"}));
   const std::string name = m["metadata"]["name"];
   EXPECT_EQ(name.rfind("okami-reset-memories-", 0), 0u) << name;
   EXPECT_EQ(name, memory_reset_job_name("okami", "Approve.1"));
@@ -204,17 +235,96 @@ TEST(JobObjects, JobStateKeepsTheFailureReason) {
   EXPECT_EQ(s.message, "DeadlineExceeded: Job was active longer than specified deadline");
 }
 
-TEST(JobObjects, IdentityGrantsOnlyStatusReports) {
-  const auto objs = job_identity("team-a");
-  ASSERT_EQ(objs.size(), 3u);
-  EXPECT_EQ(objs[0]["kind"], "ServiceAccount");
-  const Json rules = objs[1]["rules"];
-  ASSERT_EQ(rules.size(), 1u);
-  EXPECT_EQ(rules[0]["resources"], Json::array({"okamibackups/status", "okamistacks/status"}));
-  EXPECT_EQ(rules[0]["verbs"], Json::array({"get", "patch"}));
-  EXPECT_EQ(objs[2]["subjects"][0]["namespace"], "team-a");
-  EXPECT_EQ(signing_key_secret("team-a", "0123456789abcdef")["data"][kSigningKeyItem],
-            "MDEyMzQ1Njc4OWFiY2RlZg==");
+// Review #4, #5: no Job pod holds an API token or a key; each reports through its termination
+// message, which the operator reads from the pod status.
+TEST(JobObjects, NoJobHoldsATokenOrAKeyAndEachReportsThroughItsTerminationMessage) {
+  for (const Json& j : all_jobs(stack(), settings())) {
+    const std::string name = j["metadata"]["name"];
+    const Json pod = j["spec"]["template"]["spec"];
+    EXPECT_EQ(pod.value("automountServiceAccountToken", true), false) << name;
+    EXPECT_FALSE(pod.contains("serviceAccountName")) << name << " runs under a dedicated account";
+    for (const auto& v : pod["volumes"]) {
+      EXPECT_FALSE(v.contains("secret") || v.contains("projected")) << name << ": " << v.dump();
+    }
+    const Json c = pod["containers"][0];
+    EXPECT_EQ(c["terminationMessagePath"], "/dev/termination-log") << name;
+    EXPECT_EQ(c["terminationMessagePolicy"], "File") << name;
+    EXPECT_EQ(arg_after(c["args"], "--termination-log"), "/dev/termination-log") << name;
+    for (const auto& a : c["args"]) {
+      const std::string arg = a.get<std::string>();
+      EXPECT_TRUE(arg.rfind("--report-", 0) != 0 && arg != "--key-file") << name << ": " << arg;
+    }
+  }
+}
+
+// Only the archive Job writes to the backups volume.
+TEST(JobObjects, OnlyTheArchiveJobMountsTheBackupsVolumeWritable) {
+  const auto s = stack();
+  for (const Json& j : all_jobs(s, settings())) {
+    const std::string component = j["spec"]["template"]["metadata"]["labels"][names::kLabelComponent];
+    for (const auto& v : j["spec"]["template"]["spec"]["volumes"]) {
+      if (v.contains("persistentVolumeClaim") && v["persistentVolumeClaim"]["claimName"] == s.metadata.name + "-backups") {
+        EXPECT_EQ(v["persistentVolumeClaim"]["readOnly"], component != kArchiveComponent) << component;
+      }
+    }
+  }
+}
+
+Json pod_of(const Json& job, const std::string& message, int exit_code = 0) {
+  Json pod = {{"metadata",
+               {{"name", job["metadata"]["name"].get<std::string>() + "-x7k2p"},
+                {"ownerReferences", Json::array({{{"kind", "Job"}, {"uid", "job-uid-1"}, {"controller", true}}})}}},
+              {"spec", job["spec"]["template"]["spec"]},
+              {"status",
+               {{"containerStatuses",
+                 Json::array({{{"name", "okami-operator"},
+                               {"state", {{"terminated", {{"exitCode", exit_code}, {"message", message}}}}}}})}}}};
+  return pod;
+}
+
+TEST(JobObjects, AJobsReportIsTheTerminationMessageOfThePodItControls) {
+  Json job = verify_job({"b", "uid-1234567", std::string(64, 'a'), 0}, stack(), settings());
+  job["metadata"]["uid"] = "job-uid-1";
+  EXPECT_FALSE(job_report(job, {}));
+  auto report = job_report(job, {std::make_shared<const Json>(pod_of(job, R"({"verified":true})"))});
+  ASSERT_TRUE(report);
+  EXPECT_EQ(report->message, R"({"verified":true})");
+  EXPECT_EQ(report->exit_code, 0);
+}
+
+// A pod creator in the namespace makes a pod of their own that claims to belong to the Job
+// (ownerReferences are writable) and "reports" a result: it is not the Job's template, so it
+// is not the Job's report.
+TEST(JobObjects, APodSomeoneElseCreatedForTheJobIsNoReport) {
+  Json job = verify_job({"b", "uid-1234567", std::string(64, 'a'), 0}, stack(), settings());
+  job["metadata"]["uid"] = "job-uid-1";
+  Json other_args = pod_of(job, R"({"verified":true})");
+  other_args["spec"]["containers"][0]["args"] = Json::array({"sh", "-c", "echo forged"});
+  Json other_image = pod_of(job, R"({"verified":true})");
+  other_image["spec"]["containers"][0]["image"] = "attacker/okami-operator:1.2.3";
+  Json other_volume = pod_of(job, R"({"verified":true})");
+  other_volume["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] = "attacker-backups";
+  Json sidecar = pod_of(job, R"({"verified":true})");
+  sidecar["spec"]["containers"].push_back(sidecar["spec"]["containers"][0]);
+  Json other_owner = pod_of(job, R"({"verified":true})");
+  other_owner["metadata"]["ownerReferences"][0]["uid"] = "job-uid-2";
+  for (const Json& forged : {other_args, other_image, other_volume, sidecar, other_owner}) {
+    EXPECT_FALSE(job_report(job, {std::make_shared<const Json>(forged)})) << forged.dump();
+  }
+}
+
+// Review #24: an archive taken while Chroma runs (spec.quiesce false) mounts its ReadWriteOnce
+// volume: the pod must land on the Chroma pod's node, or it waits on Multi-Attach forever.
+TEST(JobObjects, AnArchiveBesideARunningChromaRunsOnItsNode) {
+  const auto s = stack();
+  Json quiesced = archive_job({"b", "uid-1234567"}, s, "0.5.23", settings());
+  EXPECT_FALSE(quiesced["spec"]["template"]["spec"].value("affinity", Json::object()).contains("podAffinity"));
+  Json live = archive_job({"b", "uid-1234567"}, s, "0.5.23", settings(), true);
+  const Json req = live["spec"]["template"]["spec"]["affinity"]["podAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"];
+  ASSERT_EQ(req.size(), 1u);
+  EXPECT_EQ(req[0]["topologyKey"], "kubernetes.io/hostname");
+  EXPECT_EQ(req[0]["labelSelector"]["matchLabels"][names::kLabelName], "chroma");
+  EXPECT_EQ(req[0]["labelSelector"]["matchLabels"][names::kLabelInstance], s.metadata.name);
 }
 
 TEST(JobObjects, NamesStayValidLabelValues) {

@@ -109,6 +109,7 @@ void read_status(ObjectReader& r, OkamiStackStatus& st) {
     m.string("from", v.from);
     m.string("to", v.to);
     m.string("backupRef", v.backup_ref);
+    m.string("attemptId", v.attempt_id);
     m.string("startedAt", v.started_at);
     m.string("finishedAt", v.finished_at);
     m.string("message", v.message);
@@ -267,6 +268,7 @@ Json OkamiStackStatus::to_json() const {
     put(m, "from", migration->from);
     put(m, "to", migration->to);
     put(m, "backupRef", migration->backup_ref);
+    put(m, "attemptId", migration->attempt_id);
     put(m, "startedAt", migration->started_at);
     put(m, "finishedAt", migration->finished_at);
     put(m, "message", migration->message);

@@ -197,6 +197,7 @@ struct MigrationStatus {
   std::optional<std::string> from;
   std::optional<std::string> to;
   std::optional<std::string> backup_ref;
+  std::optional<std::string> attempt_id;  // operator-chosen id the signed verification names
   std::optional<std::string> started_at;
   std::optional<std::string> finished_at;
   std::optional<std::string> message;

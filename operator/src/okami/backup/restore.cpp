@@ -208,6 +208,14 @@ Result<RestoreSummary> restore_backup(const RestoreOptions& options) {
   auto manifest = parse_manifest(visitor.manifest_text());
   if (!manifest) return fail(ErrorCode::kIntegrity, "unreadable manifest: " + manifest.error().message);
   if (auto st = compare_with_manifest(*manifest, visitor.seen()); !st) return fail(st.error());
+  if (options.expect_stack_uid && manifest->stack.uid != *options.expect_stack_uid) {
+    return fail(ErrorCode::kIntegrity, "backup of another stack (uid " + manifest->stack.uid + ", expected " +
+                                           *options.expect_stack_uid + ")");
+  }
+  if (options.expect_format && manifest->data_format.name != *options.expect_format) {
+    return fail(ErrorCode::kIntegrity, "backup holds data format '" + manifest->data_format.name + "', expected '" +
+                                           *options.expect_format + "'");
+  }
   if (auto st = commit(chroma_staging, options.target); !st) return fail(st.error());
   if (options.memory_target) {
     if (auto st = commit(memory_staging, *options.memory_target); !st) return fail(st.error());

@@ -20,6 +20,10 @@ struct RestoreOptions {
   std::optional<std::filesystem::path> memory_target;  // receives memory/…; skipped when unset
   // Expected archive SHA-256; default: read from checksum_path(archive), which must exist.
   std::optional<std::string> expect_archive_sha256;
+  // The stack and data format the operator signed for this backup: an archive whose manifest
+  // names another refuses to restore (an archive swapped after verification).
+  std::optional<std::string> expect_stack_uid;
+  std::optional<std::string> expect_format;
 };
 
 struct RestoreSummary {
@@ -31,7 +35,8 @@ struct RestoreSummary {
 };
 
 // Errors: kInvalidArgument when a target holds anything (other than lost+found); kIntegrity for a
-// corrupt, truncated or tampered archive, an unsafe path, a link or a special file; kIo for disk
+// corrupt, truncated or tampered archive, an unsafe path, a link or a special file, another
+// checksum, stack UID or data format than expected; kIo for disk
 // failures. Never deletes or overwrites anything it did not create in this call; on failure the
 // files it extracted are removed and the target is left as it was. Blocks on disk I/O.
 common::Result<RestoreSummary> restore_backup(const RestoreOptions& options);

@@ -34,7 +34,9 @@ json payload_json(const VerificationResult& r) {
   return {{"checkedAt", r.checked_at},       {"archiveSha256", r.archive_sha256},
           {"sqliteIntegrity", r.sqlite_integrity}, {"collectionsMatch", r.collections_match},
           {"manifestDigest", r.manifest_digest}, {"stackUid", r.stack_uid},
-          {"dataFormat", r.data_format},     {"verified", r.verified}};
+          {"dataFormat", r.data_format},     {"verified", r.verified},
+          {"backupNamespace", r.backup_namespace}, {"backupName", r.backup_name},
+          {"backupUid", r.backup_uid},       {"archivePath", r.archive_path}};
 }
 
 
@@ -174,6 +176,13 @@ Result<VerificationResult> parse_verification_result(const std::string& text) {
                           std::pair{"dataFormat", &r.data_format}, std::pair{"signature", &r.signature}}) {
     auto it = j.find(key);
     if (it == j.end() || !it->is_string()) return fail(ErrorCode::kParse, std::string("verification result: ") + key);
+    *out = it->get<std::string>();
+  }
+  for (auto [key, out] : {std::pair{"backupNamespace", &r.backup_namespace}, std::pair{"backupName", &r.backup_name},
+                          std::pair{"backupUid", &r.backup_uid}, std::pair{"archivePath", &r.archive_path}}) {
+    auto it = j.find(key);
+    if (it == j.end()) continue;
+    if (!it->is_string()) return fail(ErrorCode::kParse, std::string("verification result: ") + key);
     *out = it->get<std::string>();
   }
   for (auto [key, out] : {std::pair{"collectionsMatch", &r.collections_match}, std::pair{"verified", &r.verified}}) {

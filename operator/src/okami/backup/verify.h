@@ -24,6 +24,12 @@ struct VerificationResult {
   std::string stack_uid;
   std::string data_format;       // manifest data format name, re-read from the archived database
   bool verified = false;         // every check above passed
+  // The OkamiBackup the operator bound this result to when it signed it (empty in a verify Job's
+  // unsigned report): a signed result names the one backup it is valid for.
+  std::string backup_namespace;
+  std::string backup_name;
+  std::string backup_uid;
+  std::string archive_path;
   std::string signature;         // hex HMAC-SHA256 over canonical_json(*this) without signature
   bool operator==(const VerificationResult&) const = default;
 };
@@ -32,7 +38,8 @@ struct VerificationResult {
 std::string signing_payload(const VerificationResult& result);
 // Full JSON (with signature), as printed by `verify-backup` and copied into OkamiBackup status.
 std::string to_json(const VerificationResult& result);
-// Errors: kParse on malformed input or wrong field types.
+// Errors: kParse on malformed input or wrong field types. The binding fields may be absent (a
+// verify Job's report); they are then empty.
 common::Result<VerificationResult> parse_verification_result(const std::string& text);
 
 // Hex HMAC-SHA256 of `data` under `key`: the signature of every result a Job reports.

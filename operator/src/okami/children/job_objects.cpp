@@ -1,5 +1,6 @@
 #include "okami/children/job_objects.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "okami/backup/manifest.h"
@@ -12,12 +13,9 @@ namespace okami::jobs {
 namespace {
 
 constexpr std::size_t kMaxName = 63;
-
-Json identity_labels() {
-  return {{names::kLabelName, kJobServiceAccount},
-          {names::kLabelManagedBy, desired::kOperatorName},
-          {names::kLabelPartOf, desired::kPartOf}};
-}
+constexpr int64_t kMiB = 1024 * 1024;
+// /tmp of the Jobs that keep nothing there.
+constexpr int64_t kDefaultScratchBytes = 64 * kMiB;
 
 Json owner_ref(const char* kind, const std::string& name, const std::string& uid) {
   return Json::array({{{"apiVersion", names::kApiVersion},
@@ -42,7 +40,7 @@ Json mount(const char* name, const char* path, bool read_only) {
 // is retried only when the admin asks).
 Json job(const std::string& name, const v1alpha1::OkamiStack& stack, const Json& labels,
          const Json& owner, Json args, Json mounts, Json volumes, int64_t deadline_seconds,
-         const JobSettings& settings) {
+         const JobSettings& settings, int64_t scratch_bytes = kDefaultScratchBytes) {
   Json container = {
       {"name", "okami-operator"},
       {"image", settings.operator_image},
@@ -53,10 +51,18 @@ Json job(const std::string& name, const v1alpha1::OkamiStack& stack, const Json&
       {"volumeMounts", std::move(mounts)},
       {"resources",
        {{"requests", {{"cpu", "100m"}, {"memory", "64Mi"}}}, {"limits", {{"memory", "512Mi"}}}}},
+      {"terminationMessagePath", kTerminationLog},
+      {"terminationMessagePolicy", "File"},
       {"securityContext", desired::container_security_context(true)}};
   container["securityContext"]["readOnlyRootFilesystem"] = true;
+  container["args"].push_back("--termination-log");
+  container["args"].push_back(kTerminationLog);
   container["volumeMounts"].push_back(mount("tmp", "/tmp", false));
-  volumes.push_back({{"name", "tmp"}, {"emptyDir", Json::object()}});
+  Json scratch = {{"sizeLimit", std::to_string(scratch_bytes)}};
+  volumes.push_back({{"name", "tmp"}, {"emptyDir", scratch}});
+  const std::string eph = std::to_string(scratch_bytes);
+  container["resources"]["requests"]["ephemeral-storage"] = eph;
+  container["resources"]["limits"]["ephemeral-storage"] = eph;
   Json pod_meta = {{"labels", labels}};
   if (!settings.pod_annotations.empty()) {
     Json a = Json::object();
@@ -65,8 +71,9 @@ Json job(const std::string& name, const v1alpha1::OkamiStack& stack, const Json&
   }
   // Chroma and the client run as uid/gid 1000 with fsGroup 1000, and so does every Job: the data
   // it reads and writes (archives, restored files, moved memories) stays theirs, and fsGroup
-  // makes a fresh volume and the 0440 signing key readable. Every capability is dropped.
-  Json pod_spec = {{"serviceAccountName", kJobServiceAccount},
+  // makes a fresh volume readable. Every capability is dropped. No API token and no key: a Job
+  // reports through its termination message and the operator signs what it reports.
+  Json pod_spec = {{"automountServiceAccountToken", false},
                    {"restartPolicy", "Never"},
                    {"enableServiceLinks", false},
                    {"securityContext", desired::pod_security_context(true)},
@@ -111,34 +118,9 @@ std::string job_name(const std::string& base, const std::string& suffix) {
   return head + "-" + hash + "-" + suffix;
 }
 
-std::vector<Json> job_identity(const std::string& ns) {
-  Json sa = {{"apiVersion", "v1"},
-             {"kind", "ServiceAccount"},
-             {"metadata", {{"name", kJobServiceAccount}, {"namespace", ns}, {"labels", identity_labels()}}},
-             {"automountServiceAccountToken", true}};
-  Json role = {{"apiVersion", "rbac.authorization.k8s.io/v1"},
-               {"kind", "Role"},
-               {"metadata", {{"name", kJobServiceAccount}, {"namespace", ns}, {"labels", identity_labels()}}},
-               {"rules",
-                Json::array({{{"apiGroups", Json::array({names::kGroup})},
-                              {"resources", Json::array({"okamibackups/status", "okamistacks/status"})},
-                              {"verbs", Json::array({"get", "patch"})}}})}};
-  Json binding = {{"apiVersion", "rbac.authorization.k8s.io/v1"},
-                  {"kind", "RoleBinding"},
-                  {"metadata", {{"name", kJobServiceAccount}, {"namespace", ns}, {"labels", identity_labels()}}},
-                  {"roleRef",
-                   {{"apiGroup", "rbac.authorization.k8s.io"}, {"kind", "Role"}, {"name", kJobServiceAccount}}},
-                  {"subjects",
-                   Json::array({{{"kind", "ServiceAccount"}, {"name", kJobServiceAccount}, {"namespace", ns}}})}};
-  return {sa, role, binding};
-}
-
-Json signing_key_secret(const std::string& ns, const std::string& key) {
-  return {{"apiVersion", "v1"},
-          {"kind", "Secret"},
-          {"metadata", {{"name", kSigningKeySecret}, {"namespace", ns}, {"labels", identity_labels()}}},
-          {"type", "Opaque"},
-          {"data", {{kSigningKeyItem, desired::base64(key)}}}};
+int64_t verify_scratch_bytes(int64_t archive_bytes) {
+  const int64_t wanted = archive_bytes + archive_bytes / 10 + 64 * kMiB;
+  return std::max<int64_t>(wanted, 256 * kMiB);
 }
 
 std::string archive_path(const std::string& backup_name, const std::string& backup_uid) {
@@ -146,37 +128,32 @@ std::string archive_path(const std::string& backup_name, const std::string& back
 }
 
 Json archive_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
-                 const std::string& chroma_version, const JobSettings& settings) {
+                 const std::string& chroma_version, const JobSettings& settings,
+                 bool beside_running_chroma) {
   const desired::ChildNames names(stack.metadata.name);
   Json labels = job_labels(stack, kArchiveComponent);
   labels[kLabelBackup] = backup.name;
   Json args = Json::array({"backup", "--data", kChromaSourceMount, "--memory", kMemorySourceMount,
                            "--out", archive_path(backup.name, backup.uid), "--stack-namespace",
                            stack.metadata.namespace_, "--stack-name", stack.metadata.name,
-                           "--stack-uid", stack.metadata.uid, "--chroma-version", chroma_version,
-                           "--report-backup", stack.metadata.namespace_ + "/" + backup.name});
+                           "--stack-uid", stack.metadata.uid, "--chroma-version", chroma_version});
   Json mounts = Json::array({mount("chroma-data", kChromaSourceMount, true),
                              mount("client-storage", kMemorySourceMount, true),
                              mount("backups", kBackupsMount, false)});
   Json volumes = Json::array({volume_for_claim("chroma-data", desired::active_chroma_data_pvc(stack), true),
                               volume_for_claim("client-storage", names.client_storage_pvc, true),
                               volume_for_claim("backups", names.backup_pvc, false)});
-  return job(job_name(backup.name, "archive"), stack, labels,
-             owner_ref("OkamiBackup", backup.name, backup.uid), std::move(args), std::move(mounts),
-             std::move(volumes), kArchiveDeadlineSeconds, settings);
+  Json j = job(job_name(backup.name, "archive"), stack, labels,
+               owner_ref("OkamiBackup", backup.name, backup.uid), std::move(args), std::move(mounts),
+               std::move(volumes), kArchiveDeadlineSeconds, settings);
+  if (beside_running_chroma) {
+    Json& pod_affinity = j["spec"]["template"]["spec"]["affinity"]["podAffinity"];
+    pod_affinity["requiredDuringSchedulingIgnoredDuringExecution"].push_back(
+        {{"labelSelector", {{"matchLabels", desired::selector_labels(stack, desired::kChromaComponent)}}},
+         {"topologyKey", "kubernetes.io/hostname"}});
+  }
+  return j;
 }
-
-namespace {
-Json key_volume() {
-  return {{"name", "signing-key"},
-          {"secret",
-           {{"secretName", kSigningKeySecret},
-            // Group-readable: the pod's fsGroup (1000) owns the file, the process runs in it.
-            {"defaultMode", 0440},
-            {"items", Json::array({{{"key", kSigningKeyItem}, {"path", kSigningKeyItem}}})}}}};
-}
-std::string key_file() { return std::string(kSigningKeyMount) + "/" + kSigningKeyItem; }
-}  // namespace
 
 Json verify_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
                 const JobSettings& settings) {
@@ -184,14 +161,14 @@ Json verify_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
   Json labels = job_labels(stack, kVerifyComponent);
   labels[kLabelBackup] = backup.name;
   Json args = Json::array({"verify-backup", "--archive", archive_path(backup.name, backup.uid),
-                           "--key-file", key_file(), "--expect-stack-uid", stack.metadata.uid,
-                           "--report-backup", stack.metadata.namespace_ + "/" + backup.name});
-  Json mounts = Json::array({mount("backups", kBackupsMount, true),
-                             mount("signing-key", kSigningKeyMount, true)});
-  Json volumes = Json::array({volume_for_claim("backups", names.backup_pvc, true), key_volume()});
+                           "--expect-sha256", backup.archive_sha256, "--expect-stack-uid",
+                           stack.metadata.uid});
+  Json mounts = Json::array({mount("backups", kBackupsMount, true)});
+  Json volumes = Json::array({volume_for_claim("backups", names.backup_pvc, true)});
   return job(job_name(backup.name, "verify"), stack, labels,
              owner_ref("OkamiBackup", backup.name, backup.uid), std::move(args), std::move(mounts),
-             std::move(volumes), kVerifyDeadlineSeconds, settings);
+             std::move(volumes), kVerifyDeadlineSeconds, settings,
+             verify_scratch_bytes(backup.archive_bytes));
 }
 
 std::string migration_verify_job_name(const std::string& stack, const std::string& to_version) {
@@ -207,17 +184,15 @@ Json migration_verify_job(const BackupRef& backup, const v1alpha1::OkamiStack& s
   labels[kLabelBackup] = backup.name;
   labels[names::kLabelVersion] = to_version;
   Json args = Json::array({"verify-migration", "--chroma-url", desired::chroma_endpoint(stack),
-                           "--archive", archive_path(backup.name, backup.uid), "--key-file",
-                           key_file(), "--expect-stack-uid", stack.metadata.uid,
-                           "--chroma-version", to_version, "--report-stack",
-                           stack.metadata.namespace_ + "/" + stack.metadata.name});
-  Json mounts = Json::array({mount("backups", kBackupsMount, true),
-                             mount("signing-key", kSigningKeyMount, true)});
-  Json volumes = Json::array({volume_for_claim("backups", names.backup_pvc, true), key_volume()});
+                           "--archive", archive_path(backup.name, backup.uid), "--expect-sha256",
+                           backup.archive_sha256, "--expect-stack-uid", stack.metadata.uid,
+                           "--chroma-version", to_version});
+  Json mounts = Json::array({mount("backups", kBackupsMount, true)});
+  Json volumes = Json::array({volume_for_claim("backups", names.backup_pvc, true)});
   return job(migration_verify_job_name(stack.metadata.name, to_version), stack, labels,
              owner_ref(v1alpha1::kOkamiStackKind, stack.metadata.name, stack.metadata.uid),
              std::move(args), std::move(mounts), std::move(volumes),
-             kMigrationVerifyDeadlineSeconds, settings);
+             kMigrationVerifyDeadlineSeconds, settings, verify_scratch_bytes(backup.archive_bytes));
 }
 
 std::string restore_job_name(const std::string& stack, const std::string& backup) {
@@ -230,7 +205,9 @@ Json restore_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
   Json labels = job_labels(stack, kRestoreComponent);
   labels[kLabelBackup] = backup.name;
   Json args = Json::array({"restore", "--archive", archive_path(backup.name, backup.uid),
-                           "--target", kRestoreTargetMount});
+                           "--target", kRestoreTargetMount, "--expect-sha256",
+                           backup.archive_sha256, "--expect-stack-uid", backup.stack_uid,
+                           "--expect-format", backup.data_format});
   Json mounts = Json::array({mount("backups", kBackupsMount, true),
                              mount("target", kRestoreTargetMount, false)});
   Json volumes = Json::array({volume_for_claim("backups", names.backup_pvc, true),
@@ -301,6 +278,63 @@ JobState job_state(const Json& job) {
     }
   }
   return s;
+}
+
+namespace {
+
+bool controlled_by(const Json& pod, const std::string& job_uid) {
+  for (const auto& o : pod["metadata"].value("ownerReferences", Json::array())) {
+    if (o.value("kind", "") == "Job" && o.value("uid", "") == job_uid && o.value("controller", false)) return true;
+  }
+  return false;
+}
+
+// The pod runs what the Job's template says: same image, command and args, same volumes.
+bool runs_template(const Json& pod, const Json& job) {
+  const Json want = job["spec"]["template"]["spec"];
+  const Json have = pod.value("spec", Json::object());
+  const Json wc = want.value("containers", Json::array());
+  const Json hc = have.value("containers", Json::array());
+  if (wc.size() != 1 || hc.size() != 1) return false;
+  if (have.value("initContainers", Json::array()).size() != want.value("initContainers", Json::array()).size()) {
+    return false;
+  }
+  for (const char* field : {"image", "command", "args", "volumeMounts"}) {
+    if (wc[0].value(field, Json()) != hc[0].value(field, Json())) return false;
+  }
+  if (hc[0].value("terminationMessagePath", "") != kTerminationLog) return false;
+  // Volumes: every volume the template names, with the same source (the API server may add
+  // defaults to other fields, never other volumes).
+  const Json wv = want.value("volumes", Json::array());
+  const Json hv = have.value("volumes", Json::array());
+  if (wv.size() != hv.size()) return false;
+  for (std::size_t i = 0; i < wv.size(); ++i) {
+    if (wv[i].value("name", "") != hv[i].value("name", "")) return false;
+    if (wv[i].contains("persistentVolumeClaim") &&
+        wv[i]["persistentVolumeClaim"] != hv[i].value("persistentVolumeClaim", Json())) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::optional<JobReport> job_report(const Json& job, const std::vector<std::shared_ptr<const Json>>& pods) {
+  const std::string uid = job["metadata"].value("uid", "");
+  if (uid.empty()) return std::nullopt;
+  for (const auto& pod : pods) {
+    if (!pod || !controlled_by(*pod, uid) || !runs_template(*pod, job)) continue;
+    for (const auto& c : pod->value("status", Json::object()).value("containerStatuses", Json::array())) {
+      const Json t = c.value("state", Json::object()).value("terminated", Json());
+      if (!t.is_object()) continue;
+      JobReport r;
+      r.exit_code = t.value("exitCode", -1);
+      r.message = t.value("message", "");
+      return r;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace okami::jobs

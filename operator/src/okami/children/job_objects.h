@@ -5,6 +5,8 @@
 #pragma once
 
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,13 +17,14 @@ namespace okami::jobs {
 
 using kube::Json;
 
-// Every Job pod runs as this ServiceAccount. Its Role allows only get/patch of the status of
-// OkamiBackups and OkamiStacks in the namespace: a Job reports its result and can do nothing else.
-inline constexpr const char* kJobServiceAccount = "okami-backup-job";
-// The namespace's copy of the operator's HMAC key, mounted only into verify Jobs.
-inline constexpr const char* kSigningKeySecret = "okami-backup-signing-key";
-inline constexpr const char* kSigningKeyItem = "key";
-inline constexpr const char* kSigningKeyMount = "/var/run/okami/signing-key";
+// What an older operator version created in every namespace where a Job ran: a ServiceAccount,
+// Role and RoleBinding with this name and a copy of the signing key. Jobs now hold no token and
+// no key; the operator deletes these when it finds them with its labels.
+inline constexpr const char* kLegacyJobIdentity = "okami-backup-job";
+inline constexpr const char* kLegacySigningKeySecret = "okami-backup-signing-key";
+// Where every Job's container leaves its report: the operator reads it from the pod status
+// (terminationMessagePolicy File, at most 4 KiB).
+inline constexpr const char* kTerminationLog = "/dev/termination-log";
 inline constexpr const char* kBackupsMount = "/backups";
 inline constexpr const char* kChromaSourceMount = "/source/chroma";
 inline constexpr const char* kMemorySourceMount = "/source/memory";
@@ -57,41 +60,54 @@ std::string job_name(const std::string& base, const std::string& suffix);
 
 // Every Job pod runs as the uid/gid the Chroma server and the client run as (1000, fsGroup 1000,
 // non-root): it reads and writes their volumes, and fsGroup makes a fresh volume and the
-// signing key (mode 0440) accessible. Job pods take spec.chroma's scheduling fields (they mount
+// the backups volume accessible. Job pods take spec.chroma's scheduling fields (they mount
 // the Chroma volume) and the pull secrets of the stack and of JobSettings.
 
-// ServiceAccount, Role and RoleBinding for Job pods in `ns`.
-std::vector<Json> job_identity(const std::string& ns);
-// The signing key Secret for `ns`, holding `key` under kSigningKeyItem.
-Json signing_key_secret(const std::string& ns, const std::string& key);
+// Job pods run with the namespace's default ServiceAccount and no API token
+// (automountServiceAccountToken false), and mount no key: they can change nothing in the API.
 
 // Where the archive of `backup` (name, uid) lives inside the backups volume.
 std::string archive_path(const std::string& backup_name, const std::string& backup_uid);
 
 // The OkamiBackup as the Job builders need it.
 struct BackupRef {
-  std::string name;
-  std::string uid;
+  std::string name{};
+  std::string uid{};
+  std::string archive_sha256{};  // as the archive Job reported it (verify) or as signed (restore)
+  int64_t archive_bytes = 0;   // status.archive.sizeBytes: sizes the verify Job's scratch space
+  std::string stack_uid{};     // signed: the stack the archive must come from (restore)
+  std::string data_format{};   // signed: the data format the archive must hold (restore)
 };
 
+// Scratch space a verify Job gets for its copy of the archived database (never larger than the
+// archive): the archive's size plus a margin, at least 256 MiB. Bytes.
+int64_t verify_scratch_bytes(int64_t archive_bytes);
+
 // Runs `okami-operator backup` over the stack's Chroma data volume (and client memory volume),
-// read-only, writing the archive into the backups volume and reporting to the OkamiBackup.
+// read-only, writing the archive into the backups volume (the only Job that mounts it writable)
+// and reporting the archive's checksum and source in its termination message.
 // `chroma_version` is the version whose data is archived.
+// With `beside_running_chroma` (a backup with spec.quiesce false, which mounts the ReadWriteOnce
+// volume while Chroma runs) the pod must run on the Chroma pod's node (required pod affinity).
 Json archive_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
-                 const std::string& chroma_version, const JobSettings& settings);
-// Runs `okami-operator verify-backup` over the archive with the signing key, reporting the
-// signed result to the OkamiBackup.
+                 const std::string& chroma_version, const JobSettings& settings,
+                 bool beside_running_chroma = false);
+// Runs `okami-operator verify-backup` over the archive against the checksum the archive Job
+// reported, on scratch space sized from the archive (verify_scratch_bytes), reporting its unsigned
+// result in its termination message: the operator signs it.
 Json verify_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
                 const JobSettings& settings);
 // Runs `okami-operator verify-migration` against the stack's Chroma Service after a migration:
 // collections and counts against the manifest in `backup`'s archive and a vector round trip,
-// reporting the signed result to the OkamiStack's status.migration.verification.
+// reporting its unsigned result in its termination message: the operator binds it to the
+// migration attempt, signs it and records it in status.migration.verification.
 Json migration_verify_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
                           const std::string& to_version, const JobSettings& settings);
 std::string migration_verify_job_name(const std::string& stack, const std::string& to_version);
 
 // Runs `okami-operator restore` of `backup`'s archive into the fresh Chroma volume of
-// spec.restore (desired::active_chroma_data_pvc), which must be empty; owned by the stack.
+// spec.restore (desired::active_chroma_data_pvc), which must be empty; owned by the stack. The
+// archive must have the signed SHA-256 and hold the signed stack UID and data format.
 Json restore_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
                  const JobSettings& settings);
 std::string restore_job_name(const std::string& stack, const std::string& backup);
@@ -126,5 +142,15 @@ struct JobState {
   std::string reason;   // the Failed condition's reason ("DeadlineExceeded", "BackoffLimitExceeded")
 };
 JobState job_state(const Json& job);
+
+// A Job's report: the termination message and exit code of its container. Only a pod the Job
+// controls (a controller ownerReference with the Job's UID) whose container runs exactly the
+// Job template's image, command and args with the template's volumes counts: a pod someone else
+// created with an ownerReference to the Job does not. nullopt while no such pod has terminated.
+struct JobReport {
+  int exit_code = 0;
+  std::string message;
+};
+std::optional<JobReport> job_report(const Json& job, const std::vector<std::shared_ptr<const Json>>& pods);
 
 }  // namespace okami::jobs

@@ -27,7 +27,8 @@ Json payload_json(const MigrationResult& r) {
   return {{"checkedAt", r.checked_at},         {"stackUid", r.stack_uid},
           {"chromaVersion", r.chroma_version}, {"manifestDigest", r.manifest_digest},
           {"collectionsMatch", r.collections_match}, {"roundTrip", r.round_trip},
-          {"verified", r.verified},            {"message", r.message}};
+          {"verified", r.verified},            {"message", r.message},
+          {"attemptId", r.attempt_id}};
 }
 
 std::string url_escape(const std::string& s) {
@@ -189,6 +190,10 @@ Result<MigrationResult> parse_result(const std::string& text) {
     auto it = j.find(key);
     if (it == j.end() || !it->is_string()) return common::fail(ErrorCode::kParse, std::string("migration result: ") + key);
     *out = it->get<std::string>();
+  }
+  if (auto it = j.find("attemptId"); it != j.end()) {
+    if (!it->is_string()) return common::fail(ErrorCode::kParse, "migration result: attemptId");
+    r.attempt_id = it->get<std::string>();
   }
   for (auto [key, out] : {std::pair{"collectionsMatch", &r.collections_match},
                           std::pair{"roundTrip", &r.round_trip}, std::pair{"verified", &r.verified}}) {

@@ -54,6 +54,9 @@ struct MigrationResult {
   bool round_trip = false;
   bool verified = false;        // every check passed
   std::string message;          // what failed, or a one-line summary
+  // The migration attempt (status.migration.attemptId) the operator bound this result to when it
+  // signed it; empty in a verify Job's unsigned report.
+  std::string attempt_id;
   std::string signature;        // hex HMAC-SHA256 over signing_payload
   bool operator==(const MigrationResult&) const = default;
 };

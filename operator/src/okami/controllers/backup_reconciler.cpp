@@ -120,18 +120,48 @@ std::string final_backup_name(const std::string& stack, const std::string& to_ve
   return jobs::job_name(stack, "final-" + v);
 }
 
-Status apply_job_identity(kube::Client& client, const std::string& ns, const std::string& key) {
-  std::vector<std::pair<const kube::ResourceType*, Json>> objects;
-  const auto identity = jobs::job_identity(ns);
-  objects.push_back({&res::kServiceAccount, identity[0]});
-  objects.push_back({&res::kRole, identity[1]});
-  objects.push_back({&res::kRoleBinding, identity[2]});
-  if (!key.empty()) objects.push_back({&res::kSecret, jobs::signing_key_secret(ns, key)});
-  for (const auto& [type, obj] : objects) {
-    auto r = client.apply(*type, ns, obj, kube::ApplyOptions{names::kFieldManager, true});
-    if (!r) return common::fail(r.error());
+namespace {
+
+bool carries_legacy_labels(const Json& obj) {
+  const Json labels = obj["metadata"].value("labels", Json::object());
+  return labels.value(names::kLabelName, "") == jobs::kLegacyJobIdentity &&
+         labels.value(names::kLabelManagedBy, "") == desired::kOperatorName;
+}
+
+Status remove_if_ours(kube::Client& client, const kube::ResourceType& type, const std::string& ns,
+                      const Json& obj) {
+  if (!carries_legacy_labels(obj)) return common::ok();
+  kube::DeleteOptions opts;
+  opts.precondition_uid = str(obj["metadata"], "uid");
+  auto r = client.remove(type, ns, str(obj["metadata"], "name"), opts);
+  if (!r && r.error().code != ErrorCode::kNotFound && r.error().code != ErrorCode::kConflict) {
+    return common::fail(r.error());
+  }
+  spdlog::info("deleted {} {}/{} left by an older operator version", type.kind, ns, str(obj["metadata"], "name"));
+  return common::ok();
+}
+
+}  // namespace
+
+Status remove_legacy_job_identity(kube::Client& client, const kube::Store* secrets, const std::string& ns) {
+  for (const kube::ResourceType* type : {&res::kRoleBinding, &res::kRole, &res::kServiceAccount}) {
+    auto obj = client.get(*type, ns, jobs::kLegacyJobIdentity);
+    if (!obj) {
+      if (obj.error().code == ErrorCode::kNotFound) continue;
+      return common::fail(obj.error());
+    }
+    if (auto s = remove_if_ours(client, *type, ns, *obj); !s) return s;
+  }
+  if (secrets != nullptr) {
+    if (auto secret = secrets->get(ns, jobs::kLegacySigningKeySecret)) {
+      if (auto s = remove_if_ours(client, res::kSecret, ns, *secret); !s) return s;
+    }
   }
   return common::ok();
+}
+
+std::optional<jobs::JobReport> BackupReconciler::report_of(const Json& job) const {
+  return jobs::job_report(job, stores_.stack.pods->list_namespace(str(job["metadata"], "namespace")));
 }
 
 void BackupReconciler::observe_job_start(const Json& job, common::Clock::WallPoint now,
@@ -234,10 +264,20 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
   const int64_t generation = raw["metadata"].value("generation", int64_t{0});
   Json conditions = status.value("conditions", Json::array());
 
-  auto finish = [&](bool verified, const std::string& reason, const std::string& message) -> kube::ReconcileResult {
+  auto finish = [&](bool verified, const std::string& reason, const std::string& message,
+                    const backup::VerificationResult* signed_result = nullptr) -> kube::ReconcileResult {
     Json st = {{"phase", verified ? phase::kVerified : phase::kFailed},
-               {"finishedAt", now_text},
+               {"finishedAt", signed_result ? signed_result->checked_at : now_text},
                {"message", message}};
+    if (signed_result) {
+      const auto& r = *signed_result;
+      st["verification"] = {{"checkedAt", r.checked_at},
+                            {"checksum", r.archive_sha256},
+                            {"sqliteIntegrity", r.sqlite_integrity == "ok" || r.sqlite_integrity == "absent"},
+                            {"collectionsMatch", r.collections_match},
+                            {"signature", r.signature},
+                            {"signedResult", backup::to_json(r)}};
+    }
     kube::set_condition(conditions, "Complete", "True", reason, message, generation, now);
     kube::set_condition(conditions, "Verified", verified ? "True" : "False", reason, message, generation, now);
     st["conditions"] = conditions;
@@ -263,24 +303,96 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
   f.stack_exists = stack.has_value();
   f.quiesce = backup.quiesce();
   f.has_key = !options_.signing_key.empty();
-  f.reported_message = str(status, "message");
   f.archive_reported = !str(status.value("archive", Json::object()), "sha256").empty();
+  std::optional<backup::VerificationResult> sealed_result;
   if (stack) {
     const StackObservation obs = observe_stack(stores_.stack, *stack, stack->spec.chroma.version);
     f.writer_pods = obs.chroma_pods + obs.client_pods;
   }
-  const jobs::BackupRef bref{ref.name, backup.metadata.uid};
+  jobs::BackupRef bref{ref.name, backup.metadata.uid};
+  const Json status_archive = status.value("archive", Json::object());
+  bref.archive_sha256 = str(status_archive, "sha256");
+  bref.archive_bytes = status_archive.value("sizeBytes", int64_t{0});
   const std::string archive_name = jobs::job_name(ref.name, "archive");
   const std::string verify_name = jobs::job_name(ref.name, "verify");
-  if (auto j = stores_.jobs->get(ref.ns, archive_name)) f.archive_job = jobs::job_state(*j);
+  // The archive Job's report, read from its pod (the Job holds no token to write anything).
+  std::optional<Json> archive_report;
+  std::optional<std::chrono::seconds> finished_for;
+  auto since_finished = [&](const Json& job) -> std::optional<std::chrono::seconds> {
+    for (const auto& c : job.value("status", Json::object()).value("conditions", Json::array())) {
+      common::Clock::WallPoint at;
+      if (str(c, "status") == "True" && common::parse_rfc3339(str(c, "lastTransitionTime"), &at)) {
+        return std::chrono::duration_cast<std::chrono::seconds>(now - at);
+      }
+    }
+    return std::nullopt;
+  };
+  auto parsed_report = [&](const Json& job) -> std::optional<Json> {
+    auto r = report_of(job);
+    if (!r) return std::nullopt;
+    Json j = Json::parse(r->message, nullptr, false);
+    if (!j.is_object()) return std::nullopt;
+    j["exitCode"] = r->exit_code;
+    return j;
+  };
+  if (auto j = stores_.jobs->get(ref.ns, archive_name)) {
+    f.archive_job = jobs::job_state(*j);
+    if (f.archive_job->phase != jobs::JobState::Phase::kRunning) {
+      archive_report = parsed_report(*j);
+      if (archive_report && f.archive_job->phase == jobs::JobState::Phase::kFailed) {
+        f.reported_message = str(*archive_report, "message");
+      }
+      if (f.phase == phase::kArchiving) finished_for = since_finished(*j);
+    }
+  }
   if (auto j = stores_.jobs->get(ref.ns, verify_name)) {
     f.verify_job = jobs::job_state(*j);
-    if (f.verify_job->phase == jobs::JobState::Phase::kSucceeded) {
-      if (auto accepted = accept_backup(raw, options_.signing_key); !accepted) {
-        f.acceptance_error = accepted.error().message;
-      } else if (accepted->stack_uid != stack->metadata.uid) {
-        f.acceptance_error = "the signed result belongs to another stack";
+    if (f.verify_job->phase != jobs::JobState::Phase::kRunning) {
+      const auto report = report_of(*j);
+      if (f.phase == phase::kVerifying && !report) finished_for = since_finished(*j);
+      if (f.verify_job->phase == jobs::JobState::Phase::kFailed && report) {
+        const Json r = Json::parse(report->message, nullptr, false);
+        if (r.is_object() && !str(r, "reason").empty()) {
+          f.reported_message = "verification rejected the archive: " + str(r, "reason");
+        }
       }
+      if (f.verify_job->phase == jobs::JobState::Phase::kSucceeded && f.stack_exists) {
+        if (!report) {
+          f.acceptance_error = "the verify Job succeeded but its pod left no report";
+        } else if (archive_report && str((*archive_report).value("archive", Json::object()), "sha256") !=
+                                         bref.archive_sha256) {
+          f.acceptance_error = "status.archive.sha256 differs from the checksum the archive Job reported";
+        } else {
+          BackupBinding binding{ref.ns, ref.name, backup.metadata.uid, jobs::archive_path(ref.name, backup.metadata.uid),
+                                bref.archive_sha256, stack->metadata.uid};
+          if (auto sealed = seal_backup_result(report->message, binding, now_text, options_.signing_key); !sealed) {
+            f.acceptance_error = sealed.error().message;
+          } else {
+            sealed_result = std::move(*sealed);
+          }
+        }
+      }
+    }
+  }
+  // A finished Job whose pod is not in the cache yet: give the pod cache a moment.
+  const bool report_pending =
+      finished_for && *finished_for < kReportGrace &&
+      ((f.phase == phase::kArchiving && !archive_report) || (f.phase == phase::kVerifying && f.acceptance_error));
+  if (report_pending) return Action::requeue(std::chrono::seconds(1));
+  // The archive Job's report goes into status before the backup moves on.
+  if (f.phase == phase::kArchiving && !f.archive_reported && archive_report &&
+      archive_report->value("exitCode", -1) == 0 && f.archive_job &&
+      f.archive_job->phase == jobs::JobState::Phase::kSucceeded) {
+    const Json a = archive_report->value("archive", Json::object());
+    if (str(a, "path") == jobs::archive_path(ref.name, backup.metadata.uid) && !str(a, "sha256").empty() &&
+        a.value("sizeBytes", Json()).is_number_integer()) {
+      Json st = {{"archive", {{"path", str(a, "path")}, {"sha256", str(a, "sha256")}, {"sizeBytes", a["sizeBytes"]}}},
+                 {"message", str(*archive_report, "message")}};
+      if (archive_report->contains("source") && (*archive_report)["source"].is_object()) {
+        st["source"] = (*archive_report)["source"];
+      }
+      if (auto s = patch_status(raw, st); !s) return common::fail(s.error());
+      return Action::requeue(std::chrono::milliseconds(100));
     }
   }
 
@@ -309,7 +421,8 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
       }
       return finish(false, step.reason, step.message);
     case K::kVerified:
-      return finish(true, "Verified", step.message);
+      if (!sealed_result) return finish(false, "VerificationRejected", "no signed result");
+      return finish(true, "Verified", step.message, &*sealed_result);
     case K::kSetPhase: {
       Json st = {{"phase", step.phase}, {"message", step.message}};
       if (str(status, "startedAt").empty()) st["startedAt"] = now_text;
@@ -328,10 +441,13 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
       return Action::requeue(std::chrono::milliseconds(100));
     }
     case K::kCreateArchiveJob: {
-      if (auto s = apply_job_identity(client_, ref.ns, ""); !s) return common::fail(s.error());
+      if (auto s = remove_legacy_job_identity(client_, stores_.stack.secrets, ref.ns); !s) {
+        return common::fail(s.error());
+      }
       const StackObservation obs = observe_stack(stores_.stack, *stack, stack->spec.chroma.version);
       const std::string version = obs.chroma.exists ? obs.chroma.version : stack->spec.chroma.version;
-      if (auto s = create_job(jobs::archive_job(bref, *stack, version, options_.job_settings)); !s) {
+      if (auto s = create_job(jobs::archive_job(bref, *stack, version, options_.job_settings,
+                                                   !f.quiesce && obs.chroma_pods > 0)); !s) {
         return common::fail(s.error());
       }
       (void)events_.record(raw, kube::EventType::kNormal, "Archiving", "Backup",
@@ -339,7 +455,7 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
       return Action::await_change();
     }
     case K::kCreateVerifyJob: {
-      if (auto s = apply_job_identity(client_, ref.ns, options_.signing_key); !s) {
+      if (auto s = remove_legacy_job_identity(client_, stores_.stack.secrets, ref.ns); !s) {
         return common::fail(s.error());
       }
       if (auto s = create_job(jobs::verify_job(bref, *stack, options_.job_settings)); !s) {
@@ -351,7 +467,7 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
     }
     case K::kWait:
       if (f.phase == phase::kQuiescing) {
-        if (f.reported_message != step.message) {
+        if (str(status, "message") != step.message) {
           if (auto s = patch_status(raw, Json{{"message", step.message}}); !s) return common::fail(s.error());
         }
         return Action::requeue(options_.quiesce_poll);

@@ -1,9 +1,10 @@
 // The OkamiBackup reconciler (DESIGN.md "Backups"): Pending -> Quiescing (the stack reconciler
 // scales the client, then Chroma, to zero while a quiescing backup is open) -> Archiving (a Job
 // runs `okami-operator backup` over the data volumes) -> Verifying (a Job runs
-// `okami-operator verify-backup` and reports a signed result) -> Verified, or Failed with the
-// reason. The Jobs report through the API under their own least-privilege ServiceAccount; the
-// operator calls a backup Verified only when the signed result checks out under its key.
+// `okami-operator verify-backup`) -> Verified, or Failed with the reason. The Jobs hold no API
+// token and no key: each leaves its report in its termination message, the operator reads it
+// from the pod status (only from a pod the Job controls, running the Job's template), checks it,
+// binds it to this OkamiBackup and signs it with the master key (okami/backup/acceptance.h).
 // Verified and Failed are final: a finished backup costs no API request.
 #pragma once
 
@@ -49,7 +50,7 @@ struct BackupProgress {
   bool archive_reported = false;  // status.archive.sha256 present
   std::optional<jobs::JobState> verify_job;
   std::optional<std::string> acceptance_error;  // set once the verify Job succeeded
-  std::string reported_message;                 // status.message written by a Job
+  std::string reported_message;                 // a failed Job's report (its reason)
   // The current phase's Job (archive while Archiving, verify while Verifying) while none of its
   // pods has run yet: how long since the Job was created, and why its pod waits (the container's
   // waiting reason or the scheduler's message). Unset once a pod runs or finished.
@@ -82,8 +83,9 @@ class BackupReconciler final : public kube::Reconciler {
  private:
   kube::ReconcileResult reconcile_backup(const kube::ObjectRef& ref);
   common::Status patch_status(const kube::Json& backup, const kube::Json& status);
-  common::Status ensure_identity(const std::string& ns, bool with_key);
   common::Status create_job(const kube::Json& job);
+  // The report of `job`'s pod (jobs::job_report over the pod cache).
+  std::optional<jobs::JobReport> report_of(const kube::Json& job) const;
   // Sets f.job_waiting_for/job_waiting_reason when `job` runs but none of its pods has (pods from
   // the stack controller's pod cache, which holds every pod the operator labels).
   void observe_job_start(const kube::Json& job, common::Clock::WallPoint now,
@@ -96,10 +98,16 @@ class BackupReconciler final : public kube::Reconciler {
   BackupReconcilerOptions options_;
 };
 
-// Shared with the stack reconciler (post-migration verify Job): applies the Job ServiceAccount,
-// Role and RoleBinding, and with `signing_key` the namespace's key Secret.
-common::Status apply_job_identity(kube::Client& client, const std::string& ns,
-                                  const std::string& signing_key);
+// Shared with the stack reconciler, called before it creates a Job in `ns`: deletes the Job
+// ServiceAccount, Role, RoleBinding and signing-key Secret an older operator version left there,
+// each only when it carries the operator's labels (the Secret is looked up in `secrets`, the
+// operator's label-filtered cache, never read from the API). Errors: the client's, but NotFound.
+common::Status remove_legacy_job_identity(kube::Client& client, const kube::Store* secrets,
+                                          const std::string& ns);
+
+// How long a finished Job's report may lag behind its completion in the pod cache before the
+// operator calls it missing.
+inline constexpr std::chrono::seconds kReportGrace{30};
 
 // Name of the OkamiBackup taken in the FinalBackup migration step.
 std::string final_backup_name(const std::string& stack, const std::string& to_version);

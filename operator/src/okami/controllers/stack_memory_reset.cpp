@@ -41,7 +41,7 @@ Result<bool> StackReconciler::perform_memory_reset(const Json& raw, const v1alph
   const std::string job_name = jobs::memory_reset_job_name(stack.metadata.name, token);
   auto job = stores_.jobs->get(ns, job_name);
   if (!job) {
-    if (auto s = apply_job_identity(client_, ns, ""); !s) return common::fail(s.error());
+    if (auto s = remove_legacy_job_identity(client_, stores_.secrets, ns); !s) return common::fail(s.error());
     auto r = client_.create(res::kJob, ns, jobs::memory_reset_job(stack, token, options_.job_settings));
     if (!r && r.error().code != ErrorCode::kAlreadyExists) return common::fail(r.error());
     event(raw, kube::EventType::kNormal, "MemoryResetStarted",

@@ -6,6 +6,7 @@
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <set>
 #include <variant>
 
@@ -17,6 +18,7 @@
 #include "okami/children/apply_diff.h"
 #include "okami/children/desired_state.h"
 #include "okami/children/object_builders.h"
+#include "okami/chroma/migration_acceptance.h"
 #include "okami/chroma/migration_verify.h"
 #include "okami/controllers/backup_reconciler.h"
 #include "okami/controllers/stack_status.h"
@@ -53,6 +55,8 @@ upgrade::BackupFacts StackReconciler::backup_facts(const v1alpha1::OkamiStack& s
     if (auto signed_result = signature_check_(backup)) {
       f.signature_valid = true;
       f.data_format = signed_result->data_format;
+      // The age is the signed check time (accept_backup refuses a status.finishedAt that differs).
+      f.finished_at = parse_time(signed_result->checked_at);
       if (signed_result->stack_uid != stack.metadata.uid) f.belongs_to_stack = false;
     }
   }
@@ -75,12 +79,13 @@ upgrade::VerificationFacts StackReconciler::verification_facts(const v1alpha1::O
   const Json migration = raw.value("status", Json::object()).value("migration", Json::object());
   const std::string text = str(migration, "verification");
   if (!text.empty()) {
-    auto r = migration::parse_result(text);
-    if (!r || !migration::verify_signature(*r, options_.signing_key) ||
-        r->stack_uid != stack.metadata.uid) {
+    auto r = accept_migration_result(text, options_.signing_key, stack.metadata.uid,
+                                     str(migration, "attemptId"));
+    if (!r) {
       f.state = upgrade::VerificationFacts::State::kFailed;
-      f.message = "the reported verification result is not signed with the operator's key";
-      if (r) f.finished_at = parse_time(r->checked_at);
+      f.message = "the recorded verification result is refused: " + r.error().message;
+      auto parsed = migration::parse_result(text);
+      if (parsed) f.finished_at = parse_time(parsed->checked_at);
       if (!f.finished_at) f.finished_at = clock_.wall_now();
       return f;
     }
@@ -111,6 +116,48 @@ upgrade::VerificationFacts StackReconciler::verification_facts(const v1alpha1::O
   return f;
 }
 
+namespace {
+
+// A fresh id for a migration attempt: a signed verification result names the attempt it is for.
+std::string new_attempt_id() {
+  unsigned char bytes[12];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) {
+    return common::format_rfc3339(std::chrono::system_clock::now()) + "-" + std::to_string(std::rand());
+  }
+  static const char* hex = "0123456789abcdef";
+  std::string id;
+  for (unsigned char b : bytes) {
+    id += hex[b >> 4];
+    id += hex[b & 15];
+  }
+  return id;
+}
+
+}  // namespace
+
+Result<bool> StackReconciler::record_migration_report(const Json& raw, const v1alpha1::OkamiStack& stack) {
+  const Json migration = raw.value("status", Json::object()).value("migration", Json::object());
+  if (str(migration, "step").empty() || !str(migration, "finishedAt").empty()) return false;
+  if (!str(migration, "verification").empty()) return false;
+  auto job = stores_.jobs->get(stack.metadata.namespace_,
+                               jobs::migration_verify_job_name(stack.metadata.name, stack.spec.chroma.version));
+  if (!job || jobs::job_state(*job).phase == jobs::JobState::Phase::kRunning) return false;
+  auto report = jobs::job_report(*job, stores_.pods->list_namespace(stack.metadata.namespace_));
+  if (!report) return false;
+  auto sealed = seal_migration_result(report->message, stack.metadata.uid, str(migration, "attemptId"),
+                                      common::format_rfc3339(clock_.wall_now()), options_.signing_key);
+  if (!sealed) {
+    spdlog::warn("OkamiStack {}/{}: the verify Job's report is refused: {}", stack.metadata.namespace_,
+                 stack.metadata.name, sealed.error().message);
+    return false;
+  }
+  if (sealed->chroma_version != stack.spec.chroma.version) return false;
+  if (auto s = write_status(raw, Json{{"migration", {{"verification", migration::to_json(*sealed)}}}}); !s) {
+    return common::fail(s.error());
+  }
+  return true;
+}
+
 Status StackReconciler::record_step(const Json& raw, const v1alpha1::OkamiStack& stack,
                                     const upgrade::TakeStep& step, const std::string& running_chroma) {
   const Json old = raw.value("status", Json::object()).value("migration", Json::object());
@@ -123,6 +170,7 @@ Status StackReconciler::record_step(const Json& raw, const v1alpha1::OkamiStack&
                  {"to", stack.spec.chroma.version},
                  {"backupRef", it != stack.metadata.annotations.end() ? it->second : ""},
                  {"startedAt", now},
+                 {"attemptId", new_attempt_id()},
                  {"finishedAt", nullptr},
                  {"verification", nullptr}};
   }
@@ -193,10 +241,15 @@ Result<bool> StackReconciler::perform_step(const Json& raw, const v1alpha1::Okam
       if (b == nullptr) return false;
       auto backup_json = stores_.backups->get(ns, b->name);
       if (!backup_json) return false;
-      const jobs::BackupRef bref{b->name, str((*backup_json)["metadata"], "uid")};
-      if (auto s = apply_job_identity(client_, ns, options_.signing_key); !s) {
-        return common::fail(s.error());
-      }
+      jobs::BackupRef bref{b->name, str((*backup_json)["metadata"], "uid")};
+      // Compared against the archive as verified: the signed checksum, never a sidecar file.
+      if (!signature_check_) return false;
+      auto signed_backup = signature_check_(*backup_json);
+      if (!signed_backup) return false;
+      bref.archive_sha256 = signed_backup->archive_sha256;
+      bref.archive_bytes = (*backup_json).value("status", Json::object()).value("archive", Json::object())
+                               .value("sizeBytes", int64_t{0});
+      if (auto s = remove_legacy_job_identity(client_, stores_.secrets, ns); !s) return common::fail(s.error());
       Json j = jobs::migration_verify_job(bref, stack, stack.spec.chroma.version, options_.job_settings);
       auto r = client_.create(res::kJob, ns, j);
       if (!r && r.error().code != ErrorCode::kAlreadyExists) return common::fail(r.error());

@@ -213,6 +213,8 @@ kube::ReconcileResult StackReconciler::reconcile_stack(const kube::ObjectRef& re
       pi.final_backup = backup_facts(stack, *b);
     }
   }
+  if (auto recorded = record_migration_report(raw, stack); !recorded) return common::fail(recorded.error());
+  else if (*recorded) return Action::requeue(std::chrono::milliseconds(100));
   pi.verification = verification_facts(stack, raw);
   std::string reset_token;
   if (auto it = stack.metadata.annotations.find(names::kResetMemoriesAnnotation);

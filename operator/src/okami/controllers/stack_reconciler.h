@@ -103,6 +103,9 @@ class StackReconciler final : public kube::Reconciler {
   upgrade::BackupFacts backup_facts(const v1alpha1::OkamiStack& stack, const kube::Json& backup) const;
   upgrade::VerificationFacts verification_facts(const v1alpha1::OkamiStack& stack,
                                                 const kube::Json& raw) const;
+  // Reads the post-migration verify Job's report from its pod, binds it to the migration attempt,
+  // signs it and records it in status.migration.verification. True when it wrote.
+  common::Result<bool> record_migration_report(const kube::Json& raw, const v1alpha1::OkamiStack& stack);
   // Records `step` in status.migration before it is taken (a new migration starts a new record).
   common::Status record_step(const kube::Json& raw, const v1alpha1::OkamiStack& stack,
                              const upgrade::TakeStep& step, const std::string& running_chroma);

@@ -97,8 +97,20 @@ std::optional<kube::ReconcileResult> StackReconciler::reconcile_restore(
   const std::string job_name = jobs::restore_job_name(stack.metadata.name, name);
   auto job = stores_.jobs->get(ns, job_name);
   if (!job) {
-    if (auto s = apply_job_identity(client_, ns, ""); !s) return kube::ReconcileResult(common::fail(s.error()));
-    const jobs::BackupRef bref{name, str((*backup)["metadata"], "uid")};
+    if (auto s = remove_legacy_job_identity(client_, stores_.secrets, ns); !s) {
+      return kube::ReconcileResult(common::fail(s.error()));
+    }
+    // The restore Job checks the archive against what was signed, not a sidecar file.
+    auto signed_backup = signature_check_ ? signature_check_(*backup)
+                                          : common::Result<backup::VerificationResult>(common::fail(
+                                                ErrorCode::kIntegrity, "no signature check"));
+    if (!signed_backup) {
+      return report(true, "RestoreBackupNotVerified", "OkamiBackup '" + name + "' has no signed result");
+    }
+    jobs::BackupRef bref{name, str((*backup)["metadata"], "uid")};
+    bref.archive_sha256 = signed_backup->archive_sha256;
+    bref.stack_uid = signed_backup->stack_uid;
+    bref.data_format = signed_backup->data_format;
     auto r = client_.create(res::kJob, ns, jobs::restore_job(bref, stack, options_.job_settings));
     if (!r && r.error().code != ErrorCode::kAlreadyExists) return kube::ReconcileResult(common::fail(r.error()));
     return report(false, "Restoring", "restoring OkamiBackup " + name + " into volume " + pvc);
