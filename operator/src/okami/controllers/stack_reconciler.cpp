@@ -151,9 +151,15 @@ kube::ReconcileResult StackReconciler::reconcile_stack(
   if (stack.spec.restore) {
     if (auto pending = reconcile_restore(raw, stack, obs)) return std::move(*pending);
   }
-  auto scheduled = run_backup_schedule(raw, stack, old_status);
-  if (!scheduled) return common::fail(scheduled.error());
-  schedule_wake = *scheduled;
+  // A failing schedule (an apiserver refusing the create or delete) does not hold the stack back:
+  // it is reported and tried again in a while.
+  if (auto scheduled = run_backup_schedule(raw, stack, old_status)) {
+    schedule_wake = *scheduled;
+  } else {
+    spdlog::warn("okamistack {}/{}: backup schedule: {}", ref.ns, ref.name, scheduled.error().describe());
+    event(raw, kube::EventType::kWarning, "BackupScheduleFailed", scheduled.error().message);
+    schedule_wake = options_.forbidden_retry;
+  }
 
   // The compatibility gate, over the desired versions and what runs now.
   gate::CompatInput ci;
