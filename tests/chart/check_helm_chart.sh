@@ -27,7 +27,7 @@ render() {
 # Every verb the operator may use, per resource (cluster-wide or in each watched namespace).
 EXPECTED_RULES='[
   {"apiGroups":["okami.io"],"resources":["okamistacks","okamibackups"],"verbs":["get","list","watch","update","patch"]},
-  {"apiGroups":["okami.io"],"resources":["okamibackups"],"verbs":["create"]},
+  {"apiGroups":["okami.io"],"resources":["okamibackups"],"verbs":["create","delete"]},
   {"apiGroups":["okami.io"],"resources":["okamistacks/status","okamibackups/status"],"verbs":["get","update","patch"]},
   {"apiGroups":["okami.io"],"resources":["okamistacks/finalizers","okamibackups/finalizers"],"verbs":["update"]},
   {"apiGroups":["apps"],"resources":["statefulsets","deployments"],"verbs":["get","list","watch","create","update","patch","delete"]},

@@ -99,7 +99,7 @@ get "create" for the final backup a migration takes (spec.upgrade.finalBackup).
   verbs: ["get", "list", "watch", "update", "patch"]
 - apiGroups: ["okami.io"]
   resources: ["okamibackups"]
-  verbs: ["create"]
+  verbs: ["create", "delete"]
 - apiGroups: ["okami.io"]
   resources: ["okamistacks/status", "okamibackups/status"]
   verbs: ["get", "update", "patch"]

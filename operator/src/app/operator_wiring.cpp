@@ -157,6 +157,10 @@ common::Result<std::unique_ptr<OperatorProcess>> OperatorProcess::create(const O
   bopts.job_settings = ropts.job_settings;
   const std::string key = p->backup_key_;
   BackupSignatureCheck check = [key](const Json& backup) { return accept_backup(backup, key); };
+  // Every metric family is on /metrics from start-up, before the first reconcile.
+  p->stack_metrics_ = std::make_unique<StackMetrics>(p->metrics_, p->clock_.wall_now());
+  kube::register_controller_metrics(p->metrics_, "okamistack");
+  kube::register_controller_metrics(p->metrics_, "okamibackup");
   std::vector<std::string> scopes = flags.watch_namespaces;
   if (scopes.empty()) scopes.push_back("");
   for (const auto& ns : scopes) {
@@ -182,7 +186,8 @@ common::Result<std::unique_ptr<OperatorProcess>> OperatorProcess::create(const O
     stores.pods = &ctl->watch_mapped(kube::resources::kPod, by_stack_label, managed);
     stores.jobs = &ctl->watch_owned(kube::resources::kJob, managed);
     p->stack_reconcilers_.push_back(std::make_unique<StackReconciler>(
-        *p->client_, stores, *p->events_, p->clock_, *p->matrix_, check, ropts, p->models_.get()));
+        *p->client_, stores, *p->events_, p->clock_, *p->matrix_, check, ropts, p->models_.get(),
+        p->stack_metrics_.get()));
     p->stack_controllers_.push_back(std::move(ctl));
 
     // OkamiBackups: their Jobs wake them; stacks and pods are read from the stack controller's

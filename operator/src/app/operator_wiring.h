@@ -82,6 +82,7 @@ class OperatorProcess {
   std::string backup_key_;
   std::unique_ptr<kube::EventRecorder> events_;
   std::unique_ptr<ollama::OllamaModelManager> models_;
+  std::unique_ptr<StackMetrics> stack_metrics_;
   // One controller per watched namespace (one for all namespaces when none is named), so that a
   // namespaced installation needs only namespaced RBAC.
   std::vector<std::unique_ptr<kube::Controller>> stack_controllers_;

@@ -99,6 +99,27 @@ double CounterFamily::value(const LabelValues& labels) const {
   return it == values_.end() ? 0.0 : it->second;
 }
 
+bool CounterFamily::has(const LabelValues& labels) const {
+  std::lock_guard lock(mu_);
+  return values_.count(normalize(labels)) > 0;
+}
+
+namespace {
+template <typename Map>
+void erase_prefix(Map& values, const LabelValues& prefix) {
+  for (auto it = values.begin(); it != values.end();) {
+    const bool match = prefix.size() <= it->first.size() &&
+                       std::equal(prefix.begin(), prefix.end(), it->first.begin());
+    it = match ? values.erase(it) : std::next(it);
+  }
+}
+}  // namespace
+
+void CounterFamily::remove_matching(const LabelValues& prefix) {
+  std::lock_guard lock(mu_);
+  erase_prefix(values_, prefix);
+}
+
 void CounterFamily::render(std::string& out) const {
   std::lock_guard lock(mu_);
   render_header(out);
@@ -121,6 +142,16 @@ double GaugeFamily::value(const LabelValues& labels) const {
   std::lock_guard lock(mu_);
   auto it = values_.find(normalize(labels));
   return it == values_.end() ? 0.0 : it->second;
+}
+
+bool GaugeFamily::has(const LabelValues& labels) const {
+  std::lock_guard lock(mu_);
+  return values_.count(normalize(labels)) > 0;
+}
+
+void GaugeFamily::remove_matching(const LabelValues& prefix) {
+  std::lock_guard lock(mu_);
+  erase_prefix(values_, prefix);
 }
 
 void GaugeFamily::render(std::string& out) const {
@@ -151,6 +182,12 @@ void HistogramFamily::observe(const LabelValues& labels, double value) {
   if (it != buckets_.end()) ++s.bucket_counts[static_cast<std::size_t>(it - buckets_.begin())];
   ++s.count;
   s.sum += value;
+}
+
+void HistogramFamily::touch(const LabelValues& labels) {
+  std::lock_guard lock(mu_);
+  Series& s = series_[normalize(labels)];
+  if (s.bucket_counts.empty()) s.bucket_counts.assign(buckets_.size(), 0);
 }
 
 std::uint64_t HistogramFamily::count(const LabelValues& labels) const {
@@ -224,6 +261,22 @@ std::string MetricsRegistry::render() const {
 
 std::vector<double> MetricsRegistry::default_buckets() {
   return {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+}
+
+void register_controller_metrics(MetricsRegistry& registry, const std::string& controller) {
+  // Names, help and labels exactly as kube/controller.cpp reports them (the first registration
+  // of a name wins, so they must agree; a unit test renders both).
+  auto& total = registry.counter("controller_runtime_reconcile_total",
+                                 "Reconciles per controller and result.", {"controller", "result"});
+  for (const char* result : {"success", "requeue_after", "error"}) total.inc({controller, result}, 0);
+  registry.histogram("controller_runtime_reconcile_time_seconds", "Seconds per reconcile.", {"controller"})
+      .touch({controller});
+  registry.counter("controller_runtime_reconcile_errors_total", "Failed reconciles.", {"controller"})
+      .inc({controller}, 0);
+  registry
+      .counter("controller_runtime_terminal_reconcile_errors_total",
+               "Reconciles that failed with a terminal error.", {"controller"})
+      .inc({controller}, 0);
 }
 
 }  // namespace okami::kube

@@ -47,6 +47,9 @@ class CounterFamily final : public MetricFamily {
   // Negative increments are ignored: counters only go up.
   void inc(const LabelValues& labels, double by = 1.0);
   double value(const LabelValues& labels) const;
+  bool has(const LabelValues& labels) const;
+  // Drops every series whose leading label values equal `prefix` (an object that went away).
+  void remove_matching(const LabelValues& prefix);
   void render(std::string& out) const override;
 
  private:
@@ -60,6 +63,9 @@ class GaugeFamily final : public MetricFamily {
   void set(const LabelValues& labels, double value);
   void add(const LabelValues& labels, double by);
   double value(const LabelValues& labels) const;
+  bool has(const LabelValues& labels) const;
+  // Drops every series whose leading label values equal `prefix` (an object that went away).
+  void remove_matching(const LabelValues& prefix);
   void render(std::string& out) const override;
 
  private:
@@ -72,6 +78,8 @@ class HistogramFamily final : public MetricFamily {
                   std::vector<double> buckets);
   const char* type() const override { return "histogram"; }
   void observe(const LabelValues& labels, double value);
+  // Creates the series with no observations, so that it is rendered (at 0) before the first.
+  void touch(const LabelValues& labels);
   std::uint64_t count(const LabelValues& labels) const;
   double sum(const LabelValues& labels) const;
   void render(std::string& out) const override;
@@ -112,6 +120,10 @@ class MetricsRegistry {
   std::map<std::string, std::unique_ptr<MetricFamily>> families_;
   std::vector<std::unique_ptr<MetricFamily>> detached_;
 };
+
+// Registers the controller_runtime_* families the controller named `controller` reports to (see
+// kube/controller.cpp), with every series at 0: an alert on their rate sees a fresh operator.
+void register_controller_metrics(MetricsRegistry& registry, const std::string& controller);
 
 // Formats a sample value the way Prometheus expects: integers without a fraction, +Inf/-Inf/NaN.
 std::string format_metric_value(double value);

@@ -116,7 +116,8 @@ Json full_stack() {
                "resources": {"requests": {"cpu": "1"}, "limits": {"memory": "8Gi"}}},
     "client": {"storage": {"size": "2Gi", "storageClassName": "fast"},
                "resources": {"requests": {"cpu": "100m"}, "limits": {"memory": "1Gi"}}},
-    "backup": {"storage": {"size": "20Gi", "storageClassName": "fast"}},
+    "backup": {"storage": {"size": "20Gi", "storageClassName": "fast"}, "suspend": false,
+               "startingDeadlineSeconds": 300},
     "restore": {"fromBackup": "okami-before-chroma-1"},
     "paused": false,
     "imagePullSecrets": [{"name": "registry-cred"}]
@@ -152,6 +153,9 @@ Json full_stack() {
                   "startedAt": "2026-11-26T01:00:00Z", "finishedAt": "2026-11-26T01:10:00Z", "message": "m",
                   "verification": "{}"},
     "lastVerifiedBackup": {"name": "b1", "finishedAt": "2026-11-26T00:50:00Z", "sha256": "ab"},
+    "backup": {"lastScheduleTime": "2026-11-26T03:00:00Z", "nextScheduleTime": "2026-11-27T03:00:00Z",
+               "lastSuccessfulBackup": {"name": "b1", "time": "2026-11-26T00:50:00Z"},
+               "lastFailure": {"name": "b0", "time": "2026-11-25T03:10:00Z", "reason": "VerifyFailed"}},
     "conditions": [{"type": "Ready", "status": "False", "observedGeneration": 3,
                     "lastTransitionTime": "2026-11-26T01:00:00Z", "reason": "Migrating", "message": "m"}]
   })");
@@ -275,6 +279,7 @@ TEST(CrdAgreement, SchemaPatternsAreTheOnesTheOperatorChecks) {
   }
   EXPECT_EQ(pattern("/client/properties/env/items/properties/name"), patterns::kEnvVarName);
   EXPECT_EQ(pattern("/backup/properties/schedule"), patterns::kCron);
+  EXPECT_EQ(pattern("/backup/properties/timeZone"), patterns::kTimeZone);
   EXPECT_EQ(pattern("/restore/properties/fromBackup"), patterns::kDns1123Subdomain);
   for (const char* c : {"/chroma", "/ollama", "/client"}) {
     const std::string p = std::string(c) + "/properties/";

@@ -66,6 +66,9 @@ void read_spec(ObjectReader& r, OkamiStackSpec& s) {
   r.object("backup", [&s](ObjectReader& b) {
     b.object("storage", [&s](ObjectReader& st) { s.backup.storage.read(st); });
     b.string("schedule", s.backup.schedule);
+    b.string("timeZone", s.backup.time_zone);
+    b.boolean("suspend", s.backup.suspend);
+    b.integer("startingDeadlineSeconds", s.backup.starting_deadline_seconds);
     b.integer("retain", s.backup.retain);
   });
   r.object("restore", [&s](ObjectReader& rs) {
@@ -120,6 +123,19 @@ void read_status(ObjectReader& r, OkamiStackStatus& st) {
     b.string("name", v.name, true);
     b.string("finishedAt", v.finished_at);
     b.string("sha256", v.sha256);
+  });
+  r.object("backup", [&st](ObjectReader& b) {
+    auto& v = st.backup.emplace();
+    b.string("lastScheduleTime", v.last_schedule_time);
+    b.string("nextScheduleTime", v.next_schedule_time);
+    const auto run = [](ObjectReader& o, std::optional<BackupRunRef>& out) {
+      auto& ref = out.emplace();
+      o.string("name", ref.name, true);
+      o.string("time", ref.time);
+      o.string("reason", ref.reason);
+    };
+    b.object("lastSuccessfulBackup", [&](ObjectReader& o) { run(o, v.last_successful_backup); });
+    b.object("lastFailure", [&](ObjectReader& o) { run(o, v.last_failure); });
   });
   read_conditions(r, st.conditions);
 }
@@ -216,6 +232,9 @@ Json OkamiStack::spec_to_json() const {
   Json backup = Json::object();
   put_object(backup, "storage", storage_json(spec.backup.storage));
   put(backup, "schedule", spec.backup.schedule);
+  put(backup, "timeZone", spec.backup.time_zone);
+  put(backup, "suspend", spec.backup.suspend);
+  put(backup, "startingDeadlineSeconds", spec.backup.starting_deadline_seconds);
   put(backup, "retain", spec.backup.retain);
   put_object(j, "backup", backup);
   if (spec.restore) j["restore"] = {{"fromBackup", spec.restore->from_backup}};
@@ -280,6 +299,20 @@ Json OkamiStackStatus::to_json() const {
     put(b, "finishedAt", last_verified_backup->finished_at);
     put(b, "sha256", last_verified_backup->sha256);
     j["lastVerifiedBackup"] = b;
+  }
+  if (backup) {
+    Json b = Json::object();
+    put(b, "lastScheduleTime", backup->last_schedule_time);
+    put(b, "nextScheduleTime", backup->next_schedule_time);
+    const auto run = [](const BackupRunRef& ref) {
+      Json r = {{"name", ref.name}};
+      put(r, "time", ref.time);
+      put(r, "reason", ref.reason);
+      return r;
+    };
+    if (backup->last_successful_backup) b["lastSuccessfulBackup"] = run(*backup->last_successful_backup);
+    if (backup->last_failure) b["lastFailure"] = run(*backup->last_failure);
+    j["backup"] = b;
   }
   if (!conditions.empty()) j["conditions"] = conditions_to_json(conditions);
   return j;

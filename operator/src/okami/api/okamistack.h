@@ -35,6 +35,7 @@ inline constexpr const char* kMaxBackupAge = "24h";
 inline constexpr bool kFinalBackup = false;
 inline constexpr const char* kBackupStorageSize = "20Gi";
 inline constexpr int64_t kBackupRetain = 7;
+inline constexpr bool kBackupSuspend = false;
 inline constexpr bool kPaused = false;
 }  // namespace defaults
 
@@ -145,8 +146,13 @@ struct UpgradeSpec {
 
 struct BackupSpec {
   StorageSpec storage;
-  std::optional<std::string> schedule;  // cron
-  std::optional<int64_t> retain;
+  std::optional<std::string> schedule;   // cron: five fields or an @ macro (okami/schedule/cron.h)
+  std::optional<std::string> time_zone;  // IANA name the schedule is read in; UTC when unset
+  std::optional<bool> suspend;           // true: the schedule creates no backup
+  // A run missed by more than this many seconds (the operator was down) is skipped; unset: the
+  // most recent missed run is made up once, however late.
+  std::optional<int64_t> starting_deadline_seconds;
+  std::optional<int64_t> retain;  // Verified scheduled backups kept
 };
 
 struct RestoreSpec {
@@ -212,6 +218,20 @@ struct VerifiedBackupRef {
   std::optional<std::string> sha256;
 };
 
+struct BackupRunRef {
+  std::string name;
+  std::optional<std::string> time;    // RFC 3339: when it became Verified, or Failed
+  std::optional<std::string> reason;  // lastFailure only
+};
+
+// status.backup: the schedule's record.
+struct BackupScheduleStatus {
+  std::optional<std::string> last_schedule_time;  // RFC 3339 of the last scheduled run created
+  std::optional<std::string> next_schedule_time;
+  std::optional<BackupRunRef> last_successful_backup;
+  std::optional<BackupRunRef> last_failure;
+};
+
 struct OkamiStackStatus {
   std::optional<int64_t> observed_generation;
   std::optional<std::string> phase;
@@ -220,6 +240,7 @@ struct OkamiStackStatus {
   std::optional<ClientStatus> client;
   std::optional<MigrationStatus> migration;
   std::optional<VerifiedBackupRef> last_verified_backup;
+  std::optional<BackupScheduleStatus> backup;
   std::vector<Condition> conditions;
 
   Json to_json() const;

@@ -19,6 +19,7 @@ constexpr size_t kMaxSpecifierLength = 100;
 constexpr int64_t kMaxGpuCount = 16;
 constexpr int64_t kMaxClientReplicas = 1;
 constexpr int64_t kMaxRetain = 100;
+constexpr int64_t kMaxStartingDeadline = 31622400;  // a leap year
 constexpr const char* kResourceNamePattern =
     "^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/"
     ")?[A-Za-z0-9]([-A-Za-z0-9_.]*"
@@ -206,6 +207,7 @@ void OkamiStack::apply_defaults() {
   if (!spec.upgrade.final_backup) spec.upgrade.final_backup = defaults::kFinalBackup;
   spec.backup.storage.apply_defaults(defaults::kBackupStorageSize);
   if (!spec.backup.retain) spec.backup.retain = defaults::kBackupRetain;
+  if (!spec.backup.suspend) spec.backup.suspend = defaults::kBackupSuspend;
   if (!spec.paused) spec.paused = defaults::kPaused;
 }
 
@@ -230,6 +232,17 @@ common::Status OkamiStack::validate() const {
     check_max_length("spec.backup.schedule", *spec.backup.schedule, 100, errors);
     check_pattern("spec.backup.schedule", *spec.backup.schedule, patterns::kCron,
                   "a cron schedule (five fields, or @daily/@hourly/...)", errors);
+  }
+  if (spec.backup.time_zone) {
+    // The zone itself is looked up in the tz database when the schedule runs (a condition
+    // names an unknown one); here only its shape.
+    check_max_length("spec.backup.timeZone", *spec.backup.time_zone, 64, errors);
+    check_pattern("spec.backup.timeZone", *spec.backup.time_zone, patterns::kTimeZone,
+                  "an IANA time zone name such as Europe/Berlin", errors);
+  }
+  if (spec.backup.starting_deadline_seconds) {
+    check_range("spec.backup.startingDeadlineSeconds", *spec.backup.starting_deadline_seconds, 1,
+                kMaxStartingDeadline, errors);
   }
   if (spec.backup.retain)
     check_range("spec.backup.retain", *spec.backup.retain, 1, kMaxRetain, errors);

@@ -43,6 +43,9 @@ inline constexpr const char* kModelName = "^[a-zA-Z0-9][a-zA-Z0-9._:/-]*$";
 inline constexpr const char* kCron =
     "^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|[0-9*/,A-Za-z?-]+( "
     "+[0-9*/,A-Za-z?-]+){4})$";
+// An IANA time zone name: letters, digits and _ + - in one to three /-separated parts
+// ("UTC", "Europe/Berlin", "America/Argentina/Buenos_Aires", "Etc/GMT+5").
+inline constexpr const char* kTimeZone = "^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+){0,2}$";
 // A Kubernetes object name usable in child names: DNS-1035 label.
 inline constexpr const char* kDns1035Label = "^[a-z]([-a-z0-9]*[a-z0-9])?$";
 // A DNS-1123 subdomain (StorageClass, OkamiBackup and Secret names).

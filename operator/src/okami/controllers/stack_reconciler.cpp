@@ -39,7 +39,7 @@ StackReconciler::StackReconciler(kube::Client& client, StackStores stores,
                                  const gate::CompatMatrix& matrix,
                                  BackupSignatureCheck signature_check,
                                  StackReconcilerOptions options,
-                                 ollama::OllamaModelManager* models)
+                                 ollama::OllamaModelManager* models, StackMetrics* metrics)
     : client_(client),
       stores_(stores),
       events_(events),
@@ -47,7 +47,8 @@ StackReconciler::StackReconciler(kube::Client& client, StackStores stores,
       matrix_(matrix),
       signature_check_(std::move(signature_check)),
       options_(std::move(options)),
-      models_(models) {}
+      models_(models),
+      metrics_(metrics) {}
 
 void StackReconciler::event(const Json& stack, kube::EventType type, const std::string& reason,
                             const std::string& note) {
@@ -67,7 +68,13 @@ Status StackReconciler::write_status(const Json& stack, const Json& status) {
 }
 
 kube::ReconcileResult StackReconciler::reconcile(const kube::ObjectRef& ref, std::stop_token) {
-  auto result = reconcile_stack(ref);
+  if (metrics_ != nullptr) metrics_->observe(ref, *stores_.stacks, *stores_.backups);
+  std::optional<std::chrono::milliseconds> schedule_wake;
+  auto result = reconcile_stack(ref, schedule_wake);
+  if (result && schedule_wake &&
+      (!result->requeue_after() || *result->requeue_after() > *schedule_wake)) {
+    result = Action::requeue(*schedule_wake);  // the next scheduled backup is due then
+  }
   if (!result && (result.error().code == ErrorCode::kForbidden ||
                   result.error().code == ErrorCode::kUnauthorized)) {
     // A namespace being deleted refuses new objects with 403 as well; nothing to grant there,
@@ -107,7 +114,8 @@ kube::ReconcileResult StackReconciler::report_refusal(const kube::ObjectRef& ref
   return Action::requeue(options_.forbidden_retry);
 }
 
-kube::ReconcileResult StackReconciler::reconcile_stack(const kube::ObjectRef& ref) {
+kube::ReconcileResult StackReconciler::reconcile_stack(
+    const kube::ObjectRef& ref, std::optional<std::chrono::milliseconds>& schedule_wake) {
   auto cached = stores_.stacks->get(ref.ns, ref.name);
   if (!cached || (*cached)["metadata"].contains("deletionTimestamp")) {
     if (models_ != nullptr) models_->forget(ref);
@@ -144,6 +152,15 @@ kube::ReconcileResult StackReconciler::reconcile_stack(const kube::ObjectRef& re
   // spec.restore: the backup goes into a fresh volume before anything runs on it.
   if (stack.spec.restore) {
     if (auto pending = reconcile_restore(raw, stack, obs)) return std::move(*pending);
+  }
+  // A failing schedule (an apiserver refusing the create or delete) does not hold the stack back:
+  // it is reported and tried again in a while.
+  if (auto scheduled = run_backup_schedule(raw, stack, old_status)) {
+    schedule_wake = *scheduled;
+  } else {
+    spdlog::warn("okamistack {}/{}: backup schedule: {}", ref.ns, ref.name, scheduled.error().describe());
+    event(raw, kube::EventType::kWarning, "BackupScheduleFailed", scheduled.error().message);
+    schedule_wake = options_.forbidden_retry;
   }
   // A volume the operator did not mark: its format is read from the data first.
   upgrade::PlanInput pi;

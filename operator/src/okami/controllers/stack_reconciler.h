@@ -17,6 +17,7 @@
 #include "okami/backup/verify.h"
 #include "okami/children/desired_state.h"
 #include "okami/children/job_objects.h"
+#include "okami/controllers/stack_metrics.h"
 #include "okami/controllers/stack_observation.h"
 #include "okami/gate/compat_matrix.h"
 #include "okami/ollama/model_manager.h"
@@ -56,7 +57,7 @@ class StackReconciler final : public kube::Reconciler {
   StackReconciler(kube::Client& client, StackStores stores, kube::EventRecorder& events,
                   common::Clock& clock, const gate::CompatMatrix& matrix,
                   BackupSignatureCheck signature_check, StackReconcilerOptions options,
-                  ollama::OllamaModelManager* models = nullptr);
+                  ollama::OllamaModelManager* models = nullptr, StackMetrics* metrics = nullptr);
 
   // Blocks on the API calls it needs (none in steady state), and for at most about a second on
   // the stack's Ollama server while `models` rechecks its model list. Errors: the client's (retryable
@@ -67,7 +68,15 @@ class StackReconciler final : public kube::Reconciler {
   kube::ReconcileResult reconcile(const kube::ObjectRef& ref, std::stop_token stop) override;
 
  private:
-  kube::ReconcileResult reconcile_stack(const kube::ObjectRef& ref);
+  // `schedule_wake`: when spec.backup.schedule needs the stack again (its next run).
+  kube::ReconcileResult reconcile_stack(const kube::ObjectRef& ref,
+                                        std::optional<std::chrono::milliseconds>& schedule_wake);
+  // spec.backup.schedule and retain (backup_schedule.h): creates the due backup, deletes what
+  // retention drops, writes status.backup and the BackupScheduled condition (and updates
+  // `old_status` to match). Returns when to wake the stack for the next run.
+  // Errors: the client's.
+  common::Result<std::optional<std::chrono::milliseconds>> run_backup_schedule(
+      const kube::Json& raw, const v1alpha1::OkamiStack& stack, kube::Json& old_status);
   // The stack's status and Event after the apiserver refused one of its requests.
   kube::ReconcileResult report_refusal(const kube::ObjectRef& ref, const common::Error& error);
   common::Status write_status(const kube::Json& stack, const kube::Json& status);
@@ -128,6 +137,7 @@ class StackReconciler final : public kube::Reconciler {
   BackupSignatureCheck signature_check_;
   StackReconcilerOptions options_;
   ollama::OllamaModelManager* models_;  // null: models are not checked
+  StackMetrics* metrics_;                // null: no per-stack metrics
   std::mutex reported_mu_;
   std::set<std::string> reported_failures_;  // failed Jobs already announced by an Event
 };
