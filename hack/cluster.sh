@@ -177,6 +177,10 @@ metadata:
     kubernetes.io/arch: amd64
     type: kwok
 $kwok_taints
+status:
+  # KWOK's defaults plus local disk: Job pods request ephemeral-storage for their scratch space.
+  capacity: {cpu: 1k, memory: 1Ti, pods: 1M, ephemeral-storage: 1Ti}
+  allocatable: {cpu: 1k, memory: 1Ti, pods: 1M, ephemeral-storage: 1Ti}
 NODE
   done
   KUBECTL apply -f - >/dev/null <<SC
