@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the real Kubernetes components the tests use, from the Go module proxy, and caches them
-# by version under $OKAMI_CACHE/bin. Nothing is downloaded from release pages.
+# Builds the real Kubernetes components and the other servers and tools the tests use (an
+# S3-compatible server, promtool), from the Go module proxy, and caches them by version under
+# $OKAMI_CACHE/bin. Nothing is downloaded from release pages.
 #   hack/build-tools.sh            build whatever is missing (quiet when all are cached)
 #   hack/build-tools.sh --print    print the cached paths
 set -euo pipefail
@@ -70,14 +71,14 @@ build_etcd() {
   mkdir -p "$out" && cp "$work/etcd" "$out/etcd" && rm -rf "$work"
 }
 
-# go_install NAME MODULE_PACKAGE VERSION: a plain `go install` into the cache.
+# go_install NAME MODULE_PACKAGE VERSION [BUILD_TAGS]: a plain `go install` into the cache.
 go_install() {
-  local name="$1" pkg="$2" version="$3"
+  local name="$1" pkg="$2" version="$3" tags="${4:-}"
   local out="$BIN_CACHE/$name-$version"
   [ -x "$out/$name" ] && return 0
   log "building $name $version from the Go module proxy"
   mkdir -p "$out"
-  GOBIN="$out" GOFLAGS= go install -trimpath -ldflags "-s -w" "$pkg@$version"
+  GOBIN="$out" GOFLAGS= go install -trimpath ${tags:+-tags "$tags"} -ldflags "-s -w" "$pkg@$version"
 }
 
 print_paths() {
@@ -87,6 +88,8 @@ print_paths() {
   echo "HELM_BIN=$BIN_CACHE/helm-$HELM_VERSION/helm"
   echo "COREDNS_BIN=$BIN_CACHE/coredns-$COREDNS_VERSION/coredns"
   echo "CRICTL_BIN=$BIN_CACHE/crictl-$CRICTL_VERSION/crictl"
+  echo "MINIO_BIN=$BIN_CACHE/minio-$MINIO_VERSION/minio"
+  echo "PROMTOOL_BIN=$BIN_CACHE/promtool-$PROMTOOL_VERSION/promtool"
 }
 
 if [ "${1:-}" = "--print" ]; then print_paths; exit 0; fi
@@ -99,3 +102,9 @@ if [ "$REAL_NODE" = 1 ]; then
   go_install coredns github.com/coredns/coredns "$COREDNS_VERSION"
   go_install crictl sigs.k8s.io/cri-tools/cmd/crictl "$CRICTL_VERSION"
 fi
+# The S3-compatible server behind hack/s3.sh (backup uploads) and the checker of the chart's
+# Prometheus rules (tests/chart/check_monitoring.sh).
+go_install minio github.com/minio/minio "$MINIO_VERSION"
+# promtool checks rules only: without the service-discovery plugins (cloud SDKs, client-go) it
+# builds in a fraction of the time.
+go_install promtool github.com/prometheus/prometheus/cmd/promtool "$PROMTOOL_VERSION" remove_all_sd

@@ -55,3 +55,12 @@ helm_bin() {
   [ -x "$path" ] || die "Helm is missing at $path: run hack/build-tools.sh (it builds Helm from the Go module proxy)"
   echo "$path"
 }
+
+# promtool_bin: the promtool built by hack/build-tools.sh, or a loud failure.
+promtool_bin() {
+  local path
+  path="$("$ROOT_DIR/hack/build-tools.sh" --print | sed -n 's/^PROMTOOL_BIN=//p')"
+  [ -n "$path" ] || die "hack/build-tools.sh --print names no PROMTOOL_BIN"
+  [ -x "$path" ] || die "promtool is missing at $path: run hack/build-tools.sh (it builds promtool from the Go module proxy)"
+  echo "$path"
+}
