@@ -267,6 +267,10 @@ podLogsDir: $NODE_DIR/pod-logs
 volumePluginDir: $NODE_DIR/kubelet/volume-plugins
 maxPods: 60
 evictionHard: {"memory.available": "200Mi", "nodefs.available": "5%", "imagefs.available": "5%"}
+# The images are imported, never pulled (there is no registry): one that image GC removes cannot
+# come back, so image GC is off (100 disables it; the low threshold must stay below the high).
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
 nodeStatusUpdateFrequency: 10s
 clusterDNS: ["$NODE_DNS_IP"]
 clusterDomain: cluster.local
