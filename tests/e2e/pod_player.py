@@ -14,7 +14,8 @@ kwok.x-k8s.io/status=custom (the operator adds that annotation to its Job pods w
   automountServiceAccountToken false cannot;
 - its terminationMessagePath is a temp file, whose content becomes the terminated container's
   message, and the pod's status is set to Succeeded or Failed with the exit code, as a kubelet
-  would. The operator reads the Job's report from there.
+  would, with the local directories in it named by their mount paths again. The operator reads
+  the Job's report from there.
 
   pod_player.py --namespace NS --selector LABELS --binary okami-operator
                 [--url-map FROM=TO ...] [--timeout 120]
@@ -150,6 +151,10 @@ def main():
         message = f.read(4096)
     if not message and container.get("terminationMessagePolicy") == "FallbackToLogsOnError" and code != 0:
         message = output[-2048:]
+    # The container saw its volumes at their mount paths, so its report names those paths: map the
+    # local directories the arguments were rewritten to back to where the pod mounts them.
+    for mount_path, d in sorted(mounts, key=lambda x: -len(x[1])):
+        message = message.replace(d, mount_path)
     set_pod_status(a.namespace, name, code, message)
     return code
 
