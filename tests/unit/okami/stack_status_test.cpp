@@ -185,6 +185,22 @@ TEST(StackStatus, ABlockedUpgradeIsStalledWithItsReasonAndTheNextCommand) {
   EXPECT_FALSE(kube::is_condition_true(s["conditions"], "Degraded"));
 }
 
+TEST(StackStatus, ReadingAnUnmarkedVolumeIsProgressNotAStall) {
+  Fixture f;
+  f.decision = upgrade::Blocked{upgrade::BlockReason::kProbingDataFormat, "reading the data format", ""};
+  Json s = f.compute();
+  EXPECT_EQ(kube::find_condition(s["conditions"], "UpgradeBlocked")->reason, "ProbingDataFormat");
+  EXPECT_FALSE(kube::is_condition_true(s["conditions"], "Stalled"));
+  EXPECT_TRUE(kube::is_condition_true(s["conditions"], "Reconciling"));
+  EXPECT_EQ(kube::find_condition(s["conditions"], "Reconciling")->reason, "ProbingDataFormat");
+  EXPECT_EQ(kube::find_condition(s["conditions"], "Ready")->reason, "ProbingDataFormat");
+
+  f.decision = upgrade::Blocked{upgrade::BlockReason::kDataFormatProbeFailed, "unreadable", ""};
+  s = f.compute(s);
+  EXPECT_TRUE(kube::is_condition_true(s["conditions"], "Stalled"));
+  EXPECT_EQ(kube::find_condition(s["conditions"], "Stalled")->reason, "DataFormatProbeFailed");
+}
+
 TEST(StackStatus, ARefusedDowngradeIsDegraded) {
   Fixture f;
   f.decision = upgrade::Blocked{upgrade::BlockReason::kDowngradeRefused, "no way back", ""};

@@ -119,6 +119,8 @@ Json compute_status(const Json& old_status, const StatusInputs& in) {
   bool stalled = false;
   std::string stalled_reason = "Progressing";
   std::string stalled_message;
+  std::string progress_reason;
+  std::string progress_message;
   bool degraded = false;
   std::string degraded_reason = "AsExpected";
   std::string degraded_message = "every workload is healthy";
@@ -128,9 +130,16 @@ Json compute_status(const Json& old_status, const StatusInputs& in) {
     set(conditions, cond::kUpgradeBlocked, true, upgrade::to_string(blocked->reason), msg, gen,
         in.now);
     ph = phase::kUpgradeBlocked;
-    stalled = true;
-    stalled_reason = upgrade::to_string(blocked->reason);
-    stalled_message = msg;
+    // Reading an unmarked volume's format is the operator's own work in progress: the stack waits
+    // on it, but nothing needs a person yet.
+    if (blocked->reason == upgrade::BlockReason::kProbingDataFormat) {
+      progress_reason = upgrade::to_string(blocked->reason);
+      progress_message = msg;
+    } else {
+      stalled = true;
+      stalled_reason = upgrade::to_string(blocked->reason);
+      stalled_message = msg;
+    }
     if (blocked->reason == upgrade::BlockReason::kDowngradeRefused) {
       degraded = true;
       degraded_reason = "DowngradeRefused";
@@ -190,8 +199,11 @@ Json compute_status(const Json& old_status, const StatusInputs& in) {
     set(conditions, cond::kReconciling, false, "Ready", "the stack matches its spec", gen, in.now);
     ph = degraded ? phase::kDegraded : phase::kReady;
   } else {
-    std::string reason = stalled ? stalled_reason : (migrating ? "Migrating" : "Progressing");
-    std::string message = stalled ? stalled_message
+    std::string reason = stalled                    ? stalled_reason
+                         : !progress_reason.empty() ? progress_reason
+                         : (migrating ? "Migrating" : "Progressing");
+    std::string message = stalled                     ? stalled_message
+                          : !progress_message.empty() ? progress_message
                           : migrating
                               ? upgrade::describe(*in.decision)
                               : (waiting.empty() ? "rolling out the spec's versions"
