@@ -9,6 +9,7 @@
 #   hack/cluster.sh down     stop exactly the processes `up` started and remove the state
 #   hack/cluster.sh status   show what runs and whether the apiserver answers
 #   hack/cluster.sh env      print `export KUBECONFIG=...` (eval it)
+#                            The apiserver's audit log of writes is $OKAMI_CLUSTER_DIR/audit.log.
 #   hack/cluster.sh restart COMPONENT [SECONDS_DOWN]   stop one of etcd, kube-apiserver,
 #                            kube-controller-manager, kube-scheduler, kwok; start it again with
 #                            the same flags, ports and data (after SECONDS_DOWN); wait until healthy
@@ -151,6 +152,7 @@ P
   local n
   for n in admin controller-manager scheduler kwok; do write_kubeconfig "$n" "$STATE/$n.kubeconfig"; done
 
+  write_audit_policy
   start_etcd
   wait_for "etcd health" 30 etcd_healthy || fail_with_log etcd "etcd did not become healthy"
   start_kube_apiserver
@@ -260,7 +262,26 @@ start_kube_apiserver() {
     --authorization-mode Node,RBAC --enable-admission-plugins NodeRestriction \
     --kubelet-preferred-address-types InternalIP,Hostname "${kubelet_client[@]}" \
     --service-cluster-ip-range 10.96.0.0/16 \
-    --allow-privileged=true --profiling=false --cert-dir "$STATE/apiserver-certs"
+    --allow-privileged=true --profiling=false --cert-dir "$STATE/apiserver-certs" \
+    --audit-policy-file "$STATE/audit-policy.yaml" --audit-log-path "$STATE/audit.log" \
+    --audit-log-format json --audit-log-maxsize 100 --audit-log-maxbackup 1
+}
+# The audit log records every write (who, with which User-Agent, when, with what result), so a test
+# can prove which process wrote what and when: e.g. that a leader that lost its Lease wrote nothing
+# after the new leader's first write. Reads and the nodes' own heartbeats are left out.
+write_audit_policy() {
+  cat > "$STATE/audit-policy.yaml" <<'Y'
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: None
+  verbs: [get, list, watch]
+- level: None
+  namespaces: [kube-node-lease]
+  resources: [{group: coordination.k8s.io, resources: [leases]}]
+- level: Metadata
+Y
 }
 start_kube_controller_manager() {
   start kube-controller-manager "$KUBE_BIN_DIR/kube-controller-manager" \

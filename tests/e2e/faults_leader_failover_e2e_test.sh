@@ -4,8 +4,10 @@
 # DELETE stays 0: a standby only reads the Lease), and none of its controllers reconciles. The
 # leader is killed with SIGKILL; the standby takes the Lease over once it expires and acts (a
 # hand edit is reverted, a new stack becomes Ready). A fresh replica then waits as standby, and a
-# leader stopped with SIGTERM releases the Lease so the standby takes over at once. Failover times
-# are printed, never asserted.
+# leader paused (SIGSTOP) past its Lease wakes after the standby took over: its write fence refuses
+# every write, it exits at once, and the apiserver's audit log shows no write of it landing after
+# the new leader's first. A leader stopped with SIGTERM releases the Lease so the standby takes
+# over at once. Failover times are printed, never asserted.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/faults_lib.sh"
@@ -115,6 +117,74 @@ fresh_replica_waits_as_standby() {
   standby_is_silent c
 }
 
+# A leader paused past its Lease (a stalled node, a long pause): the standby takes over; when the old
+# leader wakes, its queued work and stale caches would undo the new leader's writes, but its write
+# fence refuses every write and the process exits at once. Proved from the apiserver's audit log:
+# no write with the old leader's User-Agent lands after the new leader's first write.
+paused_leader_writes_nothing_after_takeover() {
+  local old="$LEADER" new="$STANDBY" audit="$OKAMI_CLUSTER_DIR/audit.log" i t_cont t_exit=""
+  [ -f "$audit" ] || { echo "  no audit log at $audit (hack/cluster.sh writes one)"; return 1; }
+  local expected2 expected3; expected2="$(chroma_image stack-2)"; expected3="$(chroma_image stack-3)"
+  kill -STOP "${PID[$old]}"
+  # A change the paused leader would act on when it wakes.
+  k set image statefulset/stack-2-chroma -n "$NS" chroma=chromadb/chroma:0.4.24 >/dev/null || { kill -CONT "${PID[$old]}"; return 1; }
+  for i in $(seq 1 160); do [ "$(holder)" = "${IDENTITY[$new]}" ] && leading "$new" && break; sleep 0.25; done
+  leading "$new" || { echo "  $new did not take over"; kill -CONT "${PID[$old]}"; return 1; }
+  for i in $(seq 1 120); do [ "$(chroma_image stack-2)" = "$expected2" ] && break; sleep 0.5; done
+  [ "$(chroma_image stack-2)" = "$expected2" ] || { echo "  the new leader did not revert the edit"; kill -CONT "${PID[$old]}"; return 1; }
+  # One more change after the takeover: the old leader's watch delivers it as it wakes.
+  k set image statefulset/stack-3-chroma -n "$NS" chroma=chromadb/chroma:0.4.24 >/dev/null
+  t_cont=$(date +%s.%N)
+  kill -CONT "${PID[$old]}"
+  for i in $(seq 1 100); do
+    kill -0 "${PID[$old]}" 2>/dev/null || { t_exit=$(date +%s.%N); break; }
+    sleep 0.05
+  done
+  wait "${PID[$old]}" 2>/dev/null; unset "PID[$old]"
+  [ -n "$t_exit" ] || { echo "  the old leader did not exit within 5 s of waking"; return 1; }
+  echo "  the old leader exited $(python3 -c "print(round($t_exit-$t_cont,2))")s after it woke;" \
+       "it refused $(grep -c 'write refused' "$E2E_WORK/$old.log") write(s)"
+  for i in $(seq 1 120); do [ "$(chroma_image stack-3)" = "$expected3" ] && break; sleep 0.5; done
+  [ "$(chroma_image stack-3)" = "$expected3" ] || { echo "  the new leader did not revert the later edit"; return 1; }
+  python3 - "$audit" "${IDENTITY[$old]}" "${IDENTITY[$new]}" "$NS" <<'PY'
+import json, sys
+path, old, new, ns = sys.argv[1:5]
+writes = []
+for line in open(path):
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue
+    if e.get("stage") != "ResponseComplete":
+        continue
+    ua = e.get("userAgent", "")
+    who = "old" if f"({old})" in ua else "new" if f"({new})" in ua else None
+    if who:
+        writes.append((e["requestReceivedTimestamp"], who, e["verb"], e.get("objectRef", {}),
+                       e.get("responseStatus", {}).get("code", 0)))
+writes.sort()
+# The new leader's first write other than the Lease is the moment it acts.
+first_new = next((w[0] for w in writes if w[1] == "new" and w[3].get("resource") != "leases"), None)
+if first_new is None:
+    print("  the audit log has no write by the new leader"); sys.exit(1)
+late = [w for w in writes if w[1] == "old" and w[0] >= first_new]
+landed = [w for w in late if w[4] < 400]
+print(f"  audit log: {sum(1 for w in writes if w[1] == 'old')} writes by the old leader, "
+      f"{sum(1 for w in writes if w[1] == 'new')} by the new one; after the new leader's first write "
+      f"({first_new}) the old one sent {len(late)}, {len(landed)} of which landed")
+for w in landed[:5]:
+    print(f"    {w[0]} {w[2]} {w[3].get('resource')}/{w[3].get('name')} -> {w[4]}")
+sys.exit(1 if landed else 0)
+PY
+  [ $? = 0 ] || return 1
+  # A fresh standby for the next check.
+  LEADER="$new"
+  replica d || return 1
+  STANDBY=d
+  sleep 3
+  [ "$(holder)" = "${IDENTITY[$LEADER]}" ]
+}
+
 sigterm_releases_the_lease() {
   local t0 t_lead i
   t0=$(date +%s.%N)
@@ -135,8 +205,9 @@ check OneReplicaLeads one_replica_leads
 check LeaderAloneReconciles leader_alone_reconciles
 check StandbyTakesOverAfterSigkill standby_takes_over_after_sigkill
 check FreshReplicaWaitsAsStandby fresh_replica_waits_as_standby
+check PausedLeaderWritesNothingAfterTakeover paused_leader_writes_nothing_after_takeover
 check SigtermReleasesTheLease sigterm_releases_the_lease
 if [ "$failed" != 0 ]; then
-  for f in "$E2E_WORK"/[abc].log; do echo "--- $(basename "$f") (last 20 lines)"; tail -20 "$f"; done
+  for f in "$E2E_WORK"/[abcd].log; do echo "--- $(basename "$f") (last 20 lines)"; tail -20 "$f"; done
 fi
 finish

@@ -8,6 +8,7 @@
 
 #include "common/version.h"
 #include "kube/client_factory.h"
+#include "kube/fenced_client.h"
 #include "kube/config.h"
 #include "kube/cpprest_transport.h"
 #include "okami/api/resource_types.h"
@@ -85,10 +86,14 @@ common::Result<std::unique_ptr<OperatorProcess>> OperatorProcess::create(const O
   kube::ClientOptions copts;
   copts.qps = flags.qps;
   copts.burst = flags.burst;
-  copts.user_agent = "okami-operator/" + std::string(common::version());
+  p->identity_ = hostname_or("okami-operator") + "_" + std::to_string(static_cast<long>(p->random_.uniform() * 1e9));
+  // The identity in the User-Agent ties every request in the apiserver's audit log to one process.
+  copts.user_agent = "okami-operator/" + std::string(common::version()) + " (" + p->identity_ + ")";
   auto client = kube::make_client(*config, copts, p->clock_, &p->metrics_);
   if (!client) return common::fail(client.error());
-  p->client_ = std::move(*client);
+  p->api_client_ = std::move(*client);
+  OperatorProcess* self = p.get();
+  p->client_ = std::make_unique<kube::FencedClient>(*p->api_client_, [self] { return self->may_write(); });
 
   std::string override_text;
   if (!flags.matrix_configmap.empty()) {
@@ -221,6 +226,13 @@ bool OperatorProcess::ready() const {
   return true;
 }
 
+// Without leader election this process is the only writer; with it, only while it holds the Lease.
+bool OperatorProcess::may_write() const {
+  if (!flags_.leader_elect) return true;
+  const kube::LeaderElector* elector = fence_.load();
+  return elector != nullptr && elector->holds_lease();
+}
+
 int OperatorProcess::metrics_port() const { return server_ ? server_->port() : 0; }
 
 void OperatorProcess::start_controllers() {
@@ -256,8 +268,7 @@ common::Status OperatorProcess::start() {
                           : !flags_.watch_namespaces.empty() ? flags_.watch_namespaces.front()
                                                             : "default";
   lopts.lease_name = flags_.lease_name;
-  lopts.identity = hostname_or("okami-operator") + "_" +
-                   std::to_string(static_cast<long>(random_.uniform() * 1e9));
+  lopts.identity = identity_;
   lopts.lease_duration = std::chrono::seconds(flags_.lease_duration_s);
   lopts.renew_deadline = std::chrono::seconds(flags_.renew_deadline_s);
   lopts.retry_period = std::chrono::seconds(flags_.retry_period_s);
@@ -270,7 +281,8 @@ common::Status OperatorProcess::start() {
     if (controllers_started_.load()) lost_leadership_ = true;
   };
   cb.on_new_leader = [](const std::string& who) { spdlog::info("the leader is {}", who); };
-  elector_ = std::make_unique<kube::LeaderElector>(*client_, lopts, cb, clock_, random_, &metrics_);
+  elector_ = std::make_unique<kube::LeaderElector>(*api_client_, lopts, cb, clock_, random_, &metrics_);
+  fence_.store(elector_.get());
   spdlog::info("competing for Lease {}/{} as {}", lopts.lease_namespace, lopts.lease_name,
                lopts.identity);
   elector_->start();

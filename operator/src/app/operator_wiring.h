@@ -72,12 +72,16 @@ class OperatorProcess {
  private:
   OperatorProcess() = default;
   void start_controllers();
+  bool may_write() const;
 
   OperatorFlags flags_;
   common::SystemClock clock_;
   common::SeededRandom random_;
   kube::MetricsRegistry metrics_;
-  std::unique_ptr<kube::Client> client_;
+  std::string identity_;  // this process in the Lease and in the User-Agent of its requests
+  std::unique_ptr<kube::Client> api_client_;  // unfenced: the leader elector's
+  std::unique_ptr<kube::Client> client_;      // fenced: writes only while the Lease is held
+  std::atomic<kube::LeaderElector*> fence_{nullptr};
   std::unique_ptr<gate::CompatMatrix> matrix_;
   std::string backup_key_;
   std::unique_ptr<kube::EventRecorder> events_;

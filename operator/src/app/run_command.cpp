@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <boost/program_options.hpp>
 #include <fstream>
 #include <iostream>
@@ -118,7 +119,6 @@ int run_operator(const std::vector<std::string>& args) {
     spdlog::error("cannot start: {}", s.error().describe());
     return 1;
   }
-  int exit_code = 0;
   bool trimmed_after_sync = false;
   int ticks_since_trim = 0;
   while (true) {
@@ -136,14 +136,16 @@ int run_operator(const std::vector<std::string>& args) {
       break;
     }
     if ((*op)->lost_leadership()) {
+      // As client-go and controller-runtime do: exit at once, without waiting for reconciles in
+      // flight (the write fence already refuses their writes) or handing back a Lease no longer ours.
       spdlog::error("leadership lost: exiting so that a fresh process can compete again");
-      exit_code = 1;
-      break;
+      spdlog::default_logger()->flush();
+      std::_Exit(1);
     }
   }
   (*op)->stop();
   spdlog::info("stopped");
-  return exit_code;
+  return 0;
 }
 
 }  // namespace

@@ -186,6 +186,12 @@ void LeaderElector::become_leader() {
   if (callbacks_.on_started_leading) callbacks_.on_started_leading();
 }
 
+bool LeaderElector::holds_lease() const {
+  if (!leader_.load()) return false;
+  std::lock_guard lock(mu_);
+  return clock_.now() < last_renew_ + options_.renew_deadline;
+}
+
 void LeaderElector::lose_leadership(const char* why) {
   if (!leader_.exchange(false)) return;
   set_gauge(false);

@@ -90,6 +90,10 @@ class LeaderElector {
   void stop();
 
   bool is_leader() const { return leader_.load(); }
+  // True while this process leads and its last successful renewal is younger than the renew
+  // deadline. Turns false the instant the deadline passes, before the watchdog wakes (a process
+  // paused past it, or a worker racing the watchdog, sees false at once). The write fence.
+  bool holds_lease() const;
   std::string observed_holder() const;
 
  private:
