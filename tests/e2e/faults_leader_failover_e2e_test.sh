@@ -163,6 +163,9 @@ for line in open(path):
         writes.append((e["requestReceivedTimestamp"], who, e["verb"], e.get("objectRef", {}),
                        e.get("responseStatus", {}).get("code", 0)))
 writes.sort()
+if not any(w[1] == "old" for w in writes):
+    print("  the audit log attributes no write to the old leader: its User-Agent must carry its identity")
+    sys.exit(1)
 # The new leader's first write other than the Lease is the moment it acts.
 first_new = next((w[0] for w in writes if w[1] == "new" and w[3].get("resource") != "leases"), None)
 if first_new is None:
