@@ -95,7 +95,12 @@ rbac_and_service_account_are_in_place() {
   k get role,rolebinding "okami-operator-leader-election$SUFFIX" -n "$NS" >/dev/null || return 1
   local as="system:serviceaccount:$NS:okami-operator$SUFFIX"
   [ "$(k auth can-i create statefulsets.apps -n default --as "$as")" = yes ] || return 1
-  [ "$(k auth can-i create roles.rbac.authorization.k8s.io -n default --as "$as")" = yes ] || return 1
+  # Jobs hold no API token, so the operator grants no rights: it cannot create Roles or bindings.
+  [ "$(k auth can-i create roles.rbac.authorization.k8s.io -n default --as "$as")" = no ] || return 1
+  [ "$(k auth can-i create rolebindings.rbac.authorization.k8s.io -n default --as "$as")" = no ] || return 1
+  # Secrets: it creates and deletes its own token Secret and watches metadata; it never gets one.
+  [ "$(k auth can-i get secrets -n default --as "$as")" = no ] || return 1
+  [ "$(k auth can-i update secrets -n default --as "$as")" = no ] || return 1
   [ "$(k auth can-i delete persistentvolumeclaims -n default --as "$as")" = no ] || return 1
 }
 

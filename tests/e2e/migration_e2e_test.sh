@@ -209,12 +209,18 @@ migration_survives_a_kill_at_every_step() {
   (
     wait_for "Chroma StatefulSet at $CHROMA_NEW" 240 bash -c \
       "[ \"\$('$KUBE_BIN_DIR/kubectl' get sts $STACK-chroma -n $NS -o jsonpath='{.spec.template.metadata.labels.app\.kubernetes\.io/version}')\" = $CHROMA_NEW ]" || exit 1
-    guard_args="$(k get sts "$STACK-chroma" -n "$NS" -o json | python3 -c '
+    # Read again until it answers: the apiserver is restarted around this step on purpose.
+    guard_args=""
+    for _ in $(seq 1 60); do
+      guard_args="$(k get sts "$STACK-chroma" -n "$NS" -o json 2>/dev/null | python3 -c '
 import json, sys
 sts = json.load(sys.stdin)
 c = sts["spec"]["template"]["spec"]["initContainers"][0]
 mount = c["volumeMounts"][0]["mountPath"]
-print(" ".join(a if a != mount else "DATA" for a in c["args"]))')"
+print(" ".join(a if a != mount else "DATA" for a in c["args"]))' 2>/dev/null)" && [ -n "$guard_args" ] && break
+      sleep 0.5
+    done
+    [ -n "$guard_args" ] || { echo "cannot read the guard's arguments"; exit 1; }
     echo "guard: okami-operator ${guard_args//DATA/$DATA_DIR}"
     "$OPERATOR_BIN" ${guard_args//DATA/$DATA_DIR} || exit 1
     echo "guard passed"

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <mutex>
@@ -141,6 +142,56 @@ TEST_F(WatcherIntegration, SeesEveryChangeOnceAndInOrder) {
     EXPECT_LT(std::stoull(mirror.versions[i - 1]), std::stoull(mirror.versions[i]));
   }
   EXPECT_TRUE(mirror.contents().empty());
+}
+
+// The operator's Secret cache: existence and ownership only. Neither the initial list nor a watch
+// event brings a Secret's data into the process.
+TEST_F(WatcherIntegration, AMetadataOnlyWatchNeverReceivesASecretsData) {
+  auto& c = cluster_->client();
+  const Json secret = {{"apiVersion", "v1"}, {"kind", "Secret"},
+                       {"metadata", {{"name", "listed"}, {"labels", {{"k", "v"}}}}},
+                       {"stringData", {{"token", "listed-secret-value"}}}};
+  ASSERT_TRUE(c.create(resources::kSecret, ns_, secret));
+  common::SeededRandom random(7);
+  std::mutex mu;
+  std::vector<Json> seen;
+  kube::WatcherOptions options;
+  options.ns = ns_;
+  options.metadata_only = true;
+  kube::Watcher watcher(c, resources::kSecret, options, cluster_->clock(), random, [&](const WatcherEvent& e) {
+    std::lock_guard lock(mu);
+    if (e.type == WatcherEvent::Type::kRestarted) {
+      for (const auto& o : e.objects) seen.push_back(o);
+    } else {
+      seen.push_back(e.object);
+    }
+  });
+  watcher.start();
+  ASSERT_TRUE(eventually([&] { return watcher.state() == kube::WatcherState::kWatching; }));
+  Json watched = secret;
+  watched["metadata"]["name"] = "watched";
+  watched["stringData"]["token"] = "watched-secret-value";
+  ASSERT_TRUE(c.create(resources::kSecret, ns_, watched));
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mu);
+    return std::any_of(seen.begin(), seen.end(), [](const Json& o) { return o["metadata"]["name"] == "watched"; });
+  }));
+  watcher.stop();
+  std::lock_guard lock(mu);
+  int ours = 0;
+  for (const auto& o : seen) {
+    const std::string name = o["metadata"].value("name", "");
+    if (name != "listed" && name != "watched") continue;
+    ++ours;
+    EXPECT_EQ(o.value("kind", ""), "Secret");
+    EXPECT_EQ(o.value("apiVersion", ""), "v1");
+    EXPECT_FALSE(o.contains("data")) << o.dump();
+    EXPECT_FALSE(o.contains("stringData")) << o.dump();
+    EXPECT_EQ(o.dump().find("secret-value"), std::string::npos) << o.dump();
+    EXPECT_EQ(o["metadata"]["labels"].value("k", ""), "v");
+    EXPECT_FALSE(o["metadata"].value("uid", "").empty());
+  }
+  EXPECT_EQ(ours, 2);
 }
 
 TEST_F(WatcherIntegration, ResumingFromACompactedVersionRelistsWithoutLosingOrDuplicatingState) {

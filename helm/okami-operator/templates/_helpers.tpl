@@ -110,8 +110,14 @@ get "create" for the final backup a migration takes (spec.upgrade.finalBackup).
   resources: ["statefulsets", "deployments"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
 - apiGroups: [""]
-  resources: ["services", "configmaps", "secrets"]
+  resources: ["services", "configmaps"]
   verbs: ["get", "list", "watch", "create", "update", "patch", "delete"]
+# Secrets: only the Chroma token Secret the operator creates, then deletes when no Chroma needs it.
+# It lists and watches Secrets as metadata (PartialObjectMetadata) and never receives their data,
+# but RBAC cannot grant list/watch without the data: this role can read the Secrets it covers.
+- apiGroups: [""]
+  resources: ["secrets"]
+  verbs: ["list", "watch", "create", "delete"]
 # Jobs run with no API token; only the Job ServiceAccount, Role and RoleBinding an older
 # version created are deleted (when they carry the operator's labels): no create, no update.
 - apiGroups: [""]

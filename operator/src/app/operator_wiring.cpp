@@ -185,7 +185,11 @@ common::Result<std::unique_ptr<OperatorProcess>> OperatorProcess::create(const O
     stores.deployments = &ctl->watch_owned(kube::resources::kDeployment, managed);
     stores.services = &ctl->watch_owned(kube::resources::kService, managed);
     stores.configmaps = &ctl->watch_owned(kube::resources::kConfigMap, managed);
-    stores.secrets = &ctl->watch_owned(kube::resources::kSecret, managed);
+    // The operator needs to know only that its Secrets exist and who owns them: it never caches
+    // (or receives) their data.
+    kube::WatcherOptions managed_metadata = managed;
+    managed_metadata.metadata_only = true;
+    stores.secrets = &ctl->watch_owned(kube::resources::kSecret, managed_metadata);
     stores.network_policies = &ctl->watch_owned(kube::resources::kNetworkPolicy, managed);
     stores.pvcs = &ctl->watch_mapped(kube::resources::kPersistentVolumeClaim, by_stack_label, managed);
     stores.pods = &ctl->watch_mapped(kube::resources::kPod, by_stack_label, managed);

@@ -24,6 +24,8 @@ struct ListOptions {
   std::string resource_version;  // "" = most recent (quorum read)
   int limit = 500;               // page size; 0 = no limit
   std::string continue_token;
+  // Ask for PartialObjectMetadata: the items carry metadata only (never a Secret's data).
+  bool metadata_only = false;
 };
 
 struct WatchOptions {
@@ -32,6 +34,7 @@ struct WatchOptions {
   std::string resource_version;  // start after this version
   int timeout_seconds = 300;     // server-side timeout; the stream then ends cleanly
   bool allow_bookmarks = true;
+  bool metadata_only = false;    // events carry PartialObjectMetadata: metadata only
 };
 
 struct WatchEvent {

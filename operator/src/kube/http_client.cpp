@@ -145,6 +145,12 @@ HttpClient::HttpClient(std::shared_ptr<HttpTransport> transport, ClientOptions o
   }
 }
 
+namespace {
+// Server-side conversion to metadata only (meta.k8s.io/v1 PartialObjectMetadata[List]).
+constexpr const char* kMetadataListAccept = "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io";
+constexpr const char* kMetadataAccept = "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io";
+}  // namespace
+
 HttpRequest HttpClient::make_request(std::string method, std::string path) const {
   HttpRequest r;
   r.method = std::move(method);
@@ -225,7 +231,10 @@ Result<Json> HttpClient::list(const ResourceType& type, const std::string& ns,
   }
   if (options.limit > 0) q.emplace_back("limit", std::to_string(options.limit));
   if (!options.continue_token.empty()) q.emplace_back("continue", options.continue_token);
-  return send_json(make_request("GET", with_query(type.collection_path(ns), q)));
+  HttpRequest r = make_request("GET", with_query(type.collection_path(ns), q));
+  // No fallback to full objects: a server that cannot serve metadata fails the list (406).
+  if (options.metadata_only) r.headers["Accept"] = kMetadataListAccept;
+  return send_json(std::move(r));
 }
 
 Result<Json> HttpClient::list_all(const ResourceType& type, const std::string& ns,
@@ -367,6 +376,7 @@ common::Status HttpClient::watch(const ResourceType& type, const std::string& ns
   }
   if (options.allow_bookmarks) q.emplace_back("allowWatchBookmarks", "true");
   HttpRequest r = make_request("GET", with_query(type.collection_path(ns), q));
+  if (options.metadata_only) r.headers["Accept"] = kMetadataAccept;
   // Without timeoutSeconds the apiserver ends a watch after 30-60 minutes and, with bookmarks,
   // speaks about once a minute; allow ten quiet minutes before calling the stream dead.
   const std::chrono::seconds server_side = options.timeout_seconds > 0

@@ -64,6 +64,7 @@ Watcher::Step Watcher::list(std::stop_token stop) {
   lo.label_selector = options_.label_selector;
   lo.field_selector = options_.field_selector;
   lo.limit = options_.page_size;
+  lo.metadata_only = options_.metadata_only;
   auto listed = client_.list_all(type_, options_.ns, lo);
   if (!listed) {
     spdlog::warn("watcher {}: list failed: {}", type_.plural, listed.error().describe());
@@ -78,8 +79,8 @@ Watcher::Step Watcher::list(std::stop_token stop) {
     event.objects.reserve(items.size());
     for (auto& item : items) {
       // List items omit kind and apiVersion; watch events carry them. Make both look alike.
-      if (!item.contains("kind")) item["kind"] = type_.kind;
-      if (!item.contains("apiVersion")) item["apiVersion"] = type_.api_version();
+      if (!item.contains("kind") || options_.metadata_only) item["kind"] = type_.kind;
+      if (!item.contains("apiVersion") || options_.metadata_only) item["apiVersion"] = type_.api_version();
       event.objects.push_back(std::move(item));
     }
   }
@@ -99,6 +100,7 @@ Watcher::Step Watcher::watch(std::stop_token stop) {
   wo.field_selector = options_.field_selector;
   wo.resource_version = resource_version();
   wo.allow_bookmarks = true;
+  wo.metadata_only = options_.metadata_only;
   const auto min_timeout = options_.min_watch_timeout.count();
   wo.timeout_seconds =
       static_cast<int>(min_timeout + static_cast<long>(random_.uniform() * min_timeout));
@@ -124,6 +126,10 @@ Watcher::Step Watcher::watch(std::stop_token stop) {
         WatcherEvent event;
         event.resource_version = rv;
         event.object = we.object;
+        if (options_.metadata_only) {
+          event.object["kind"] = type_.kind;
+          event.object["apiVersion"] = type_.api_version();
+        }
         if (we.type == "DELETED") {
           event.type = WatcherEvent::Type::kDeleted;
         } else if (we.type == "ADDED" || we.type == "MODIFIED") {

@@ -45,6 +45,9 @@ struct WatcherOptions {
   std::string label_selector;
   std::string field_selector;
   int page_size = 500;
+  // Cache metadata only (PartialObjectMetadata; kind and apiVersion are set to the watched
+  // type's): for objects whose existence and ownership is all the operator needs, e.g. Secrets.
+  bool metadata_only = false;
   // Each watch asks the server to end it after a random timeout in [min, 2*min) (client-go).
   std::chrono::seconds min_watch_timeout{std::chrono::minutes(5)};
   // Reconnect backoff: 800 ms doubling to 30 s, each delay scaled by a factor in [1, 2).
