@@ -168,6 +168,49 @@ EOF
   [ -n "$jobs" ] && ! grep -qv "^$NODE/.*/Succeeded$" <<< "$(tr ' ' '\n' <<< "$jobs" | grep .)"
 }
 
+# A volume the operator did not mark holds 0.5.23 data (a stack moved off docker-compose or another
+# chart; a GitOps tool that dropped the annotation): the stack is deleted (its volumes stay), the
+# mark is removed, and the stack comes back asking for Chroma 1.0.15 at once. The operator reads the
+# format from the data with a probe Job, marks the volume chroma-0.5 and blocks the upgrade until a
+# verified backup, and no 1.0.15 container ever starts on the volume. The README's next command, a
+# backup of the adopted data, then becomes Verified; the migration check below uses it.
+adopted_0x_volume_with_a_1x_spec_stays_blocked() {
+  k delete okamistack "$STACK" -n "$NS" --timeout=180s >/dev/null || return 1
+  wait_for "the stack's pods gone" 180 sh -c "[ -z \"\$($KUBE_BIN_DIR/kubectl get pods -n $NS -l okami.io/stack=$STACK -o name)\" ]" || return 1
+  k get pvc "$STACK-chroma-data" -n "$NS" >/dev/null || { echo "  the data volume went with its stack"; return 1; }
+  k annotate pvc "$STACK-chroma-data" -n "$NS" okami.io/chroma-data-format- >/dev/null || return 1
+  sed -e "s/namespace: okami$/namespace: $NS/" -e 's|^  client:$|&\n    healthCheck: {path: /healthz, port: 8080}|' \
+      -e "s/^    version: 0\.5\.23$/    version: $CHROMA_NEW_VERSION/" -e 's/^    version: 1\.0\.0$/    version: 2.0.0/' \
+      -e 's/chromadb: "==0.5.23"/chromadb: "==1.1.0"/' -e 's/crewai: "==0.165.1"/crewai: "==0.201.0"/' \
+      -e 's/crewai-tools: "==0.62.1"/crewai-tools: "==0.74.0"/' \
+      "$ROOT_DIR/manifests/samples/okamistack.yaml" | k apply -f - >/dev/null || return 1
+  [ "$(jp '{.spec.chroma.version}')" = "$CHROMA_NEW_VERSION" ] || return 1
+  # Watch every second that no Chroma 1.x container starts while the operator decides.
+  local i reason="" mark="" started=""
+  for i in $(seq 1 180); do
+    started="$started$(k get pods -n "$NS" -l "app.kubernetes.io/component=vector-store,okami.io/stack=$STACK" -o json | python3 -c '
+import json, sys
+for p in json.load(sys.stdin)["items"]:
+    for c in p["status"].get("containerStatuses", []):
+        if c["image"].endswith(":" + sys.argv[1]) and (c.get("started") or "running" in c["state"] or "terminated" in c["state"]):
+            print(p["metadata"]["name"], end=" ")' "$CHROMA_NEW_VERSION")"
+    reason="$(cond UpgradeBlocked reason)"
+    mark="$(k get pvc "$STACK-chroma-data" -n "$NS" -o jsonpath='{.metadata.annotations.okami\.io/chroma-data-format}')"
+    [ "$reason" = BackupRequired ] && [ -n "$mark" ] && [ "$i" -ge 20 ] && break
+    sleep 1
+  done
+  local probe; probe="$(k get pods -n "$NS" -l "okami.io/stack=$STACK" -o jsonpath='{range .items[*]}{.metadata.labels.app\.kubernetes\.io/component}:{.status.phase} {end}' | tr ' ' '\n' | grep -i probe | head -1)"
+  echo "  probe pod: ${probe:-none}; volume mark: ${mark:-none}; UpgradeBlocked: $reason; Chroma $CHROMA_NEW_VERSION containers started: ${started:-none}"
+  [ -z "$started" ] && [ "$mark" = chroma-0.5 ] && [ "$reason" = BackupRequired ] || return 1
+  cond UpgradeBlocked message | grep -q "okami.io/verified-backup" || { echo "  the message names no next command"; return 1; }
+  # The README's next command: a backup of the adopted data, Verified.
+  BACKUP="$STACK-adopted"
+  k apply -n "$NS" -f - >/dev/null <<< "{\"apiVersion\":\"okami.io/v1alpha1\",\"kind\":\"OkamiBackup\",\"metadata\":{\"name\":\"$BACKUP\"},\"spec\":{\"stackRef\":\"$STACK\"}}" || return 1
+  k wait -n "$NS" --for=condition=Verified "okamibackup/$BACKUP" --timeout=600s >/dev/null || {
+    echo "  $BACKUP: $(k get okb "$BACKUP" -n "$NS" -o jsonpath='{.status.phase}: {.status.message}')"; return 1; }
+  echo "  $BACKUP Verified: $(k get okb "$BACKUP" -n "$NS" -o jsonpath='{.status.archive.sizeBytes}') bytes"
+}
+
 migration_to_chroma_1_runs_for_real() {
   k annotate okamistack "$STACK" -n "$NS" okami.io/reset-memories=e2e --overwrite >/dev/null || return 1
   k patch okamistack "$STACK" -n "$NS" --type merge -p "{\"spec\":{
@@ -270,6 +313,7 @@ check ClientStoresAndRecallsAMemory client_stores_and_recalls_a_memory
 check ChromaAnswersThroughPortForward chroma_answers_through_port_forward
 check BackupJobsRunForRealAndVerify backup_jobs_run_for_real
 check NoPodRestartedAfterAMinute no_restarts_after_a_while
+check Adopted0xVolumeWithA1xSpecStaysBlocked adopted_0x_volume_with_a_1x_spec_stays_blocked
 check MigrationToChroma1RunsForReal migration_to_chroma_1_runs_for_real
 check GuardRefusesChroma05OnMigratedData guard_refuses_chroma_05_on_migrated_data
 check RestoreRunsTheBackupsVersionOnAFreshVolume restore_runs_the_backups_version_on_a_fresh_volume
