@@ -3,7 +3,8 @@
 # (its image from operator/Dockerfile), the sample stack runs with `schedule: "* * * * *"` and
 # `retain: 2`; each minute's OkamiBackup is archived and verified by real Jobs and becomes
 # Verified; the first one is pinned with okami.io/verified-backup; retention then leaves exactly
-# the two newest Verified scheduled backups plus the pinned one, and the manual backup. The stack's
+# the two newest Verified scheduled backups plus the pinned one, and the manual backup, and the
+# archives of the backups it deleted are removed from the backups volume. The stack's
 # backup metrics and status.backup follow. Without the real node this test fails: it never falls
 # back to KWOK.
 set -uo pipefail
@@ -101,6 +102,32 @@ retention_keeps_two_plus_the_protected() {
   k get events -n "$NS" --field-selector reason=BackupPruned -o jsonpath='{range .items[*]}{.message}{"\n"}{end}' | head -3 | sed 's/^/  /'
 }
 
+# The OkamiBackups retention deleted leave no archive behind: a removal Job (no API token, the
+# backups volume only) deleted each one's files, on the real node; the pinned and the manual
+# backups' archives stay.
+pruned_backups_archives_are_removed() {
+  local pv dir pruned="" n i left
+  pv="$(k get pvc "$STACK-backups" -n "$NS" -o jsonpath='{.spec.volumeName}')" || return 1
+  dir="$(k get pv "$pv" -o jsonpath='{.spec.local.path}{.spec.hostPath.path}')"
+  [ -d "$dir" ] || { echo "  the backups volume's directory '$dir' is not on this machine"; return 1; }
+  for n in $(sort -u "$E2E_WORK/seen"); do k get okb "$n" -n "$NS" >/dev/null 2>&1 || pruned="$pruned $n"; done
+  [ -n "$pruned" ] || { echo "  retention deleted nothing"; return 1; }
+  for i in $(seq 1 60); do
+    left=""
+    for n in $pruned; do ls "$dir" | grep -q "^$n-" && left="$left $n"; done
+    [ -z "$left" ] && break
+    sleep 2
+  done
+  echo "  pruned:$pruned; their files left:${left:- none}"
+  echo "  files on the volume: $(ls "$dir" | tr '\n' ' ')"
+  [ -z "$left" ] || return 1
+  ls "$dir" | grep -q "^$PINNED-.*\.tar$" && ls "$dir" | grep -q "^$MANUAL-.*\.tar$" || { echo "  a protected archive is gone"; return 1; }
+  local jobs; jobs="$(k get pods -n "$NS" -l app.kubernetes.io/component=backup-removal -o jsonpath='{range .items[*]}{.spec.nodeName}/{.status.phase} {end}')"
+  echo "  removal Job pods: $jobs"
+  k get events -n "$NS" --field-selector reason=ArchiveRemoved -o jsonpath='{range .items[*]}{.message}{"\n"}{end}' | head -2 | cut -c1-200 | sed 's/^/  /'
+  [ -n "$(k get events -n "$NS" --field-selector reason=ArchiveRemoved -o name)" ]
+}
+
 status_and_metrics_follow() {
   local last; last="$(jp '{.status.backup.lastSuccessfulBackup.name}')"
   echo "  status.backup: $(jp '{.status.backup}')"
@@ -123,5 +150,6 @@ check StackRunsWithAMinuteSchedule stack_runs_with_a_minute_schedule
 check AManualBackupIsCreated a_manual_backup_is_left_alone
 check ScheduledBackupsBecomeVerified scheduled_backups_become_verified
 check RetentionKeepsTwoPlusTheProtected retention_keeps_two_plus_the_protected
+check PrunedBackupsArchivesAreRemoved pruned_backups_archives_are_removed
 check StatusAndMetricsFollow status_and_metrics_follow
 finish

@@ -12,6 +12,7 @@ std::map<std::string, Subcommand> all_subcommands() {
       {"verify-backup", verify_backup_command()},
       {"verify-migration", verify_migration_command()},
       {"reset-memories", reset_memories_command()},
+      {"remove-archive", remove_archive_command()},
       {"restore", restore_command()},
       {"guard", guard_command()},
       {"probe-format", probe_format_command()},

@@ -171,6 +171,20 @@ Json verify_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
              verify_scratch_bytes(backup.archive_bytes));
 }
 
+Json archive_removal_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
+                         const JobSettings& settings) {
+  const desired::ChildNames names(stack.metadata.name);
+  Json labels = job_labels(stack, kArchiveRemovalComponent);
+  labels[kLabelBackup] = backup.name;
+  Json args = Json::array({"remove-archive", "--backups", kBackupsMount, "--archive",
+                           archive_path(backup.name, backup.uid)});
+  Json mounts = Json::array({mount("backups", kBackupsMount, false)});
+  Json volumes = Json::array({volume_for_claim("backups", names.backup_pvc, false)});
+  return job(job_name(backup.name, "remove"), stack, labels,
+             owner_ref("OkamiBackup", backup.name, backup.uid), std::move(args), std::move(mounts),
+             std::move(volumes), kArchiveRemovalDeadlineSeconds, settings);
+}
+
 std::string migration_verify_job_name(const std::string& stack, const std::string& to_version) {
   std::string v;
   for (char c : to_version) v += (std::isalnum(static_cast<unsigned char>(c)) ? c : '-');

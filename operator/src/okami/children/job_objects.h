@@ -33,6 +33,7 @@ inline constexpr const char* kMemorySourceMount = "/source/memory";
 inline constexpr const char* kArchiveComponent = "backup-archive";
 inline constexpr const char* kVerifyComponent = "backup-verify";
 inline constexpr const char* kMigrationVerifyComponent = "migration-verify";
+inline constexpr const char* kArchiveRemovalComponent = "backup-removal";
 // Label on backup Jobs and their pods: the OkamiBackup they belong to.
 inline constexpr const char* kLabelBackup = "okami.io/backup";
 
@@ -53,6 +54,7 @@ inline constexpr int64_t kVerifyDeadlineSeconds = 6 * 3600;
 inline constexpr int64_t kRestoreDeadlineSeconds = 6 * 3600;
 inline constexpr int64_t kMigrationVerifyDeadlineSeconds = 2 * 3600;
 inline constexpr int64_t kMemoryResetDeadlineSeconds = 30 * 60;
+inline constexpr int64_t kArchiveRemovalDeadlineSeconds = 10 * 60;
 
 // A Job or pod name derived from `base` and `suffix`, at most 63 characters (a label value):
 // "<base>-<suffix>", or a truncated base with a short hash of the whole when too long.
@@ -84,7 +86,8 @@ struct BackupRef {
 int64_t verify_scratch_bytes(int64_t archive_bytes);
 
 // Runs `okami-operator backup` over the stack's Chroma data volume (and client memory volume),
-// read-only, writing the archive into the backups volume (the only Job that mounts it writable)
+// read-only, writing the archive into the backups volume (with the removal Job, the only Job that
+// mounts it writable)
 // and reporting the archive's checksum and source in its termination message.
 // `chroma_version` is the version whose data is archived.
 // With `beside_running_chroma` (a backup with spec.quiesce false, which mounts the ReadWriteOnce
@@ -97,6 +100,11 @@ Json archive_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
 // result in its termination message: the operator signs it.
 Json verify_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
                 const JobSettings& settings);
+// Runs `okami-operator remove-archive` for `backup`'s archive (its name and uid name the file)
+// on the backups volume, writable, reporting what it removed. Owned by the OkamiBackup, which
+// retention deletes and whose finalizer waits for this Job.
+Json archive_removal_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
+                         const JobSettings& settings);
 // Runs `okami-operator verify-migration` against the stack's Chroma Service after a migration:
 // collections and counts against the manifest in `backup`'s archive and a vector round trip,
 // reporting its unsigned result in its termination message: the operator binds it to the

@@ -253,7 +253,7 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
   auto cached = stores_.backups->get(ref.ns, ref.name);
   if (!cached) return Action::await_change();
   const Json& raw = *cached;
-  if (raw["metadata"].contains("deletionTimestamp")) return Action::await_change();
+  if (raw["metadata"].contains("deletionTimestamp")) return reconcile_deletion(raw, ref);
   auto loaded = v1alpha1::OkamiBackup::load(raw);
   const Json status = raw.value("status", Json::object());
   BackupProgress f;

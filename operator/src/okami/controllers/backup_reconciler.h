@@ -82,6 +82,8 @@ class BackupReconciler final : public kube::Reconciler {
 
  private:
   kube::ReconcileResult reconcile_backup(const kube::ObjectRef& ref);
+  // A deleted OkamiBackup holding the archive removal finalizer (backup_removal.cpp).
+  kube::ReconcileResult reconcile_deletion(const kube::Json& raw, const kube::ObjectRef& ref);
   common::Status patch_status(const kube::Json& backup, const kube::Json& status);
   common::Status create_job(const kube::Json& job);
   // The report of `job`'s pod (jobs::job_report over the pod cache).

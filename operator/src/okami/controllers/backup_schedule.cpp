@@ -194,4 +194,15 @@ SchedulePlan plan_backup_schedule(const ScheduleInput& in, const Json& old_backu
   return plan;
 }
 
+std::set<std::string> backups_in_use(const v1alpha1::OkamiStack& stack) {
+  std::set<std::string> names;
+  if (auto it = stack.metadata.annotations.find(names::kVerifiedBackupAnnotation);
+      it != stack.metadata.annotations.end()) {
+    names.insert(it->second);
+  }
+  if (stack.status.migration && stack.status.migration->backup_ref) names.insert(*stack.status.migration->backup_ref);
+  if (stack.spec.restore) names.insert(stack.spec.restore->from_backup);
+  return names;
+}
+
 }  // namespace okami

@@ -41,6 +41,10 @@ struct BackupEntry {
   common::Clock::WallPoint order_time() const { return scheduled_at.value_or(created); }
 };
 
+// The OkamiBackups the stack depends on, never deleted by retention and whose archives are never
+// removed: okami.io/verified-backup, status.migration.backupRef, spec.restore.fromBackup.
+std::set<std::string> backups_in_use(const v1alpha1::OkamiStack& stack);
+
 struct ScheduleInput {
   const v1alpha1::OkamiStack* stack = nullptr;  // defaulted and validated
   common::Clock::WallPoint now{};

@@ -5,6 +5,7 @@
 
 #include "kube/conditions.h"
 #include "okami/api/resource_types.h"
+#include "okami/controllers/backup_removal.h"
 #include "okami/controllers/backup_schedule.h"
 #include "okami/controllers/stack_reconciler.h"
 #include "okami/controllers/stack_reconciler_detail.h"
@@ -39,6 +40,9 @@ Json scheduled_backup(const v1alpha1::OkamiStack& stack, const std::string& name
         {"namespace", stack.metadata.namespace_},
         {"labels", {{names::kLabelStack, stack.metadata.name}, {kScheduledLabel, "true"}}},
         {"annotations", {{kScheduledAtAnnotation, common::format_rfc3339(scheduled_for)}}},
+        // Retention deletes scheduled backups; the finalizer holds each until its archive is off
+        // the backups volume (controllers/backup_removal.cpp).
+        {"finalizers", Json::array({kArchiveRemovalFinalizer})},
         {"ownerReferences",
          Json::array({{{"apiVersion", names::kApiVersion},
                        {"kind", "OkamiStack"},
@@ -63,12 +67,7 @@ common::Result<std::optional<std::chrono::milliseconds>> StackReconciler::run_ba
   }
   const auto& migration = stack.status.migration;
   in.busy = migration && migration->step && !migration->finished_at;
-  if (auto it = stack.metadata.annotations.find(names::kVerifiedBackupAnnotation);
-      it != stack.metadata.annotations.end()) {
-    in.protected_names.insert(it->second);
-  }
-  if (migration && migration->backup_ref) in.protected_names.insert(*migration->backup_ref);
-  if (stack.spec.restore) in.protected_names.insert(stack.spec.restore->from_backup);
+  in.protected_names = backups_in_use(stack);
 
   const Json old_backup = old_status.value("backup", Json::object());
   SchedulePlan plan = plan_backup_schedule(in, old_backup);
