@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <iterator>
 
 namespace okami::backup {
 using common::ErrorCode;
@@ -14,10 +16,55 @@ using common::Status;
 namespace {
 
 constexpr size_t kMaxManifestBytes = 64u << 20;
+constexpr size_t kMaxNameBytes = 255;  // NAME_MAX of every Linux filesystem a volume may use
 
 tl::unexpected<common::Error> reject(const std::string& why) { return fail(ErrorCode::kIntegrity, why); }
 
+bool has_overlong_name(const std::string& path) {
+  size_t start = 0;
+  while (start < path.size()) {
+    size_t end = path.find('/', start);
+    if (end == std::string::npos) end = path.size();
+    if (end - start > kMaxNameBytes) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+// "chroma/lost+found/…" or "memory/lost+found/…": the filesystem's own directory on a fresh
+// volume, which write_backup skips and restore would collide with when it moves files into place.
+bool is_in_lost_and_found(const std::string& path) {
+  for (const std::string prefix : {kChromaPrefix, kMemoryPrefix}) {
+    if (path == prefix + "lost+found" || path.starts_with(prefix + "lost+found/")) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+bool CheckedArchiveVisitor::SlashFirst::operator()(const std::string& a, const std::string& b) const {
+  auto rank = [](char c) { return c == '/' ? 0 : static_cast<unsigned char>(c); };
+  return std::lexicographical_compare(a.begin(), a.end(), b.begin(), b.end(),
+                                      [&](char x, char y) { return rank(x) < rank(y); });
+}
+
+// Ordered with '/' below every other byte, the paths under a directory follow it without a gap.
+// No file is ever stored together with one under it (that is what this refuses), so a file that is
+// a parent of `path` is its predecessor, and a file under `path` its successor.
+Status CheckedArchiveVisitor::add_file_path(const std::string& path) {
+  auto next = file_paths_.lower_bound(path);
+  if (next != file_paths_.end() && next->starts_with(path + "/")) {
+    return reject("'" + path + "' is the directory of '" + *next + "', but the archive holds it as a file");
+  }
+  if (next != file_paths_.begin()) {
+    const std::string& previous = *std::prev(next);
+    if (path.starts_with(previous + "/")) {
+      return reject("'" + path + "' lies under '" + previous + "', which the archive holds as a file");
+    }
+  }
+  file_paths_.insert(next, path);
+  return common::ok();
+}
 
 Status CheckedArchiveVisitor::check_entry(const ArchiveEntry& entry) {
   const std::string& path = entry.path;
@@ -27,10 +74,14 @@ Status CheckedArchiveVisitor::check_entry(const ArchiveEntry& entry) {
     return reject("refusing '" + path + "': links and special files are never restored");
   }
   if (seen_.count(path)) return reject("'" + path + "' appears twice in the archive");
-  if (path == kManifestEntry && entry.size > static_cast<int64_t>(kMaxManifestBytes)) {
-    return reject("manifest too large");
+  if (path == kManifestEntry) {
+    if (entry.size > static_cast<int64_t>(kMaxManifestBytes)) return reject("manifest too large");
+    return common::ok();
   }
-  return common::ok();
+  // What restore could not write, verify must not call restorable.
+  if (has_overlong_name(path)) return reject("'" + path + "' has a name longer than 255 bytes");
+  if (is_in_lost_and_found(path)) return reject("'" + path + "' lies in a volume's lost+found, never backed up");
+  return add_file_path(path);
 }
 
 Status CheckedArchiveVisitor::on_entry(const ArchiveEntry& entry) {

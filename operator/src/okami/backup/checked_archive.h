@@ -1,6 +1,7 @@
 // The one gate between a backup archive and whatever reads it. verify and restore both walk the
 // archive through a CheckedArchiveVisitor, which checks every entry (safe path, regular file, seen
-// once, manifest last and bounded) and hashes it before the subclass sees a byte; then
+// once, no file where a directory must be, a name any filesystem holds, nothing in lost+found,
+// manifest last and bounded) and hashes it before the subclass sees a byte; then
 // read_checked_archive checks the archive's checksum and its manifest. A check added here protects
 // both paths. Sits on read_archive (archive.h), below verify and restore.
 #pragma once
@@ -10,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "common/result.h"
@@ -42,6 +44,11 @@ class CheckedArchiveVisitor : public ArchiveVisitor {
 
  private:
   common::Status check_entry(const ArchiveEntry& entry);
+  common::Status add_file_path(const std::string& path);
+
+  struct SlashFirst {
+    bool operator()(const std::string& a, const std::string& b) const;
+  };
 
   bool is_manifest_ = false;
   bool manifest_seen_ = false;
@@ -49,6 +56,7 @@ class CheckedArchiveVisitor : public ArchiveVisitor {
   FileEntry current_;
   std::unique_ptr<Sha256> sha_;
   std::map<std::string, FileEntry> seen_;
+  std::set<std::string, SlashFirst> file_paths_;  // every file seen so far, not the manifest
 };
 
 // What the caller was told to expect of the archive; unset fields are not checked.
