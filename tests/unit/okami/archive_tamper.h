@@ -67,6 +67,31 @@ inline void write_entries(const std::filesystem::path& archive, const std::vecto
   archive_write_free(a);
 }
 
+// A backup of a small Chroma 0.5 data dir (<dir>/data, one HNSW segment) and a client memory dir
+// (<dir>/mem), written to <dir>/backups/b.tar for the stack team-a/okami, uid "uid-1".
+inline okami::backup::BackupSummary write_test_backup(const ScratchDir& dir) {
+  okami::testing::write_chroma_db(dir / "data");
+  okami::testing::write_segment_files(dir / "data", "3f1c0c2e-seg-a", 150000, 1);
+  okami::testing::write_file(dir / "mem" / "short_term" / "chroma.sqlite3", "memory");
+  std::filesystem::create_directories(dir / "backups");
+  okami::backup::BackupOptions o;
+  o.data_dir = dir / "data";
+  o.memory_dir = dir / "mem";
+  o.out = dir / "backups" / "b.tar";
+  o.stack = {"team-a", "okami", "uid-1"};
+  o.chroma_version = "0.5.23";
+  o.taken_at = "2026-11-26T01:00:00Z";
+  auto summary = okami::backup::write_backup(o);
+  EXPECT_TRUE(summary) << (summary ? "" : summary.error().describe());
+  return summary ? *summary : okami::backup::BackupSummary{};
+}
+
+// A scratch dir holding write_test_backup's backup, for fixtures to build on.
+struct TestBackup {
+  ScratchDir dir;
+  okami::backup::BackupSummary summary = write_test_backup(dir);
+};
+
 // Rewrites the checksum file beside an archive so it matches the archive's current bytes.
 inline void reseal(const std::filesystem::path& archive) {
   okami::backup::Sha256 sha;

@@ -12,25 +12,8 @@ namespace {
 
 namespace fs = std::filesystem;
 using okami::testing::MemEntry;
-using okami::testing::ScratchDir;
 
-struct Fixture {
-  ScratchDir dir;
-  BackupSummary summary;
-  Fixture() {
-    okami::testing::write_chroma_db(dir / "data");
-    okami::testing::write_segment_files(dir / "data", "3f1c0c2e-seg-a", 150000, 1);
-    okami::testing::write_file(dir / "mem" / "short_term" / "chroma.sqlite3", "memory");
-    fs::create_directories(dir / "backups");
-    BackupOptions o;
-    o.data_dir = dir / "data";
-    o.memory_dir = dir / "mem";
-    o.out = dir / "backups" / "b.tar";
-    o.stack = {"team-a", "okami", "uid-1"};
-    o.chroma_version = "0.5.23";
-    o.taken_at = "2026-11-26T01:00:00Z";
-    summary = *write_backup(o);
-  }
+struct Fixture : okami::testing::TestBackup {
   RestoreOptions options(const std::string& target) const {
     RestoreOptions r;
     r.archive = summary.archive;

@@ -35,8 +35,9 @@ struct RestoreSummary {
 };
 
 // Errors: kInvalidArgument when a target holds anything (other than lost+found); kIntegrity for a
-// corrupt, truncated or tampered archive, an unsafe path, a link or a special file, another
-// checksum, stack UID or data format than expected; kIo for disk
+// corrupt, truncated or tampered archive, an entry the shared checks refuse (checked_archive.h:
+// an unsafe path, a link or special file, a file where a directory must be), another checksum,
+// stack UID or data format than expected; kIo for disk
 // failures. Never deletes or overwrites anything it did not create in this call; on failure the
 // files it extracted are removed and the target is left as it was. Blocks on disk I/O.
 common::Result<RestoreSummary> restore_backup(const RestoreOptions& options);

@@ -9,12 +9,12 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 
 #include "okami/backup/archive.h"
+#include "okami/backup/checked_archive.h"
 
 namespace okami::backup {
 namespace fs = std::filesystem;
@@ -26,7 +26,6 @@ using nlohmann::json;
 
 namespace {
 
-constexpr size_t kMaxManifestBytes = 64u << 20;
 constexpr size_t kMinKeyBytes = 16;
 const std::string kDatabasePath = std::string(kChromaPrefix) + "chroma.sqlite3";
 
@@ -42,78 +41,40 @@ json payload_json(const VerificationResult& r) {
 
 Status reject(const std::string& why) { return fail(ErrorCode::kIntegrity, why); }
 
-// Walks the archive once: hashes every entry, keeps the manifest (the last entry) and extracts the
-// database to a temporary file for SQLite's checks.
-class VerifyVisitor final : public ArchiveVisitor {
+// Extracts the archived database to a temporary file for SQLite's checks; the shared base checks
+// and hashes every entry.
+class VerifyVisitor final : public CheckedArchiveVisitor {
  public:
   explicit VerifyVisitor(fs::path db_copy) : db_copy_(std::move(db_copy)) {}
   ~VerifyVisitor() override {
     if (db_fd_ >= 0) ::close(db_fd_);
   }
 
-  Status on_entry(const ArchiveEntry& entry) override {
-    if (manifest_seen_) return reject("entry '" + entry.path + "' follows the manifest, which must be last");
-    if (!is_safe_archive_path(entry.path)) return reject("unsafe path in archive: '" + entry.path + "'");
-    if (entry.type != EntryType::kRegular) return reject("'" + entry.path + "' is not a regular file");
-    if (seen_.count(entry.path)) return reject("'" + entry.path + "' appears twice in the archive");
-    current_ = FileEntry{entry.path, 0, "", entry.mode};
-    sha_ = std::make_unique<Sha256>();
-    is_manifest_ = entry.path == kManifestEntry;
-    if (is_manifest_ && entry.size > static_cast<int64_t>(kMaxManifestBytes)) return reject("manifest too large");
-    if (entry.path == kDatabasePath) {
-      db_fd_ = ::open(db_copy_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-      if (db_fd_ < 0) return fail(ErrorCode::kIo, "cannot create " + db_copy_.string() + ": " + std::strerror(errno));
-    }
-    return common::ok();
-  }
-
-  Status on_data(const void* data, size_t size) override {
-    sha_->update(data, size);
-    current_.size += size;
-    if (is_manifest_) {
-      if (manifest_text_.size() + size > kMaxManifestBytes) return reject("manifest too large");
-      manifest_text_.append(static_cast<const char*>(data), size);
-    }
-    if (db_fd_ >= 0) {
-      const char* p = static_cast<const char*>(data);
-      size_t done = 0;
-      while (done < size) {
-        ssize_t n = ::write(db_fd_, p + done, size - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return fail(ErrorCode::kIo, "write " + db_copy_.string() + ": " + std::strerror(errno));
-        done += static_cast<size_t>(n);
-      }
-    }
-    return common::ok();
-  }
-
-  Status on_entry_end() override {
-    current_.sha256 = sha_->hex_digest();
-    seen_.insert({current_.path, current_});
-    if (is_manifest_) manifest_seen_ = true;
-    if (db_fd_ >= 0) {
-      if (::close(db_fd_) != 0) return fail(ErrorCode::kIo, "close " + db_copy_.string());
-      db_fd_ = -1;
-      has_db_ = true;
-    }
-    return common::ok();
-  }
-
-  bool manifest_seen() const { return manifest_seen_; }
   bool has_db() const { return has_db_; }
-  const std::string& manifest_text() const { return manifest_text_; }
-  const std::map<std::string, FileEntry>& seen() const { return seen_; }
 
  private:
+  Status begin_file(const std::string& path) override {
+    if (path != kDatabasePath) return common::ok();
+    db_fd_ = ::open(db_copy_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (db_fd_ < 0) return fail(ErrorCode::kIo, "cannot create " + db_copy_.string() + ": " + std::strerror(errno));
+    return common::ok();
+  }
+
+  Status file_data(const void* data, size_t size) override {
+    return db_fd_ < 0 ? common::ok() : write_all(db_fd_, data, size, db_copy_.string());
+  }
+
+  Status end_file(const FileEntry&) override {
+    if (db_fd_ < 0) return common::ok();
+    if (::close(db_fd_) != 0) return fail(ErrorCode::kIo, "close " + db_copy_.string());
+    db_fd_ = -1;
+    has_db_ = true;
+    return common::ok();
+  }
+
   fs::path db_copy_;
   int db_fd_ = -1;
   bool has_db_ = false;
-  bool is_manifest_ = false;
-  bool manifest_seen_ = false;
-  std::string manifest_text_;
-  FileEntry current_;
-  std::unique_ptr<Sha256> sha_;
-  std::map<std::string, FileEntry> seen_;
 };
 
 struct TempFile {
@@ -139,23 +100,6 @@ std::string hmac_hex(const std::string& key, const std::string& data) {
   HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(data.data()), data.size(), out, &len);
   return to_hex(out, len);
-}
-
-Status compare_with_manifest(const Manifest& manifest, const std::map<std::string, FileEntry>& seen) {
-  size_t matched = 0;
-  for (const auto& f : manifest.files) {
-    auto it = seen.find(f.path);
-    if (it == seen.end()) return reject("'" + f.path + "' is in the manifest but missing from the archive");
-    if (it->second.size != f.size) {
-      return reject("'" + f.path + "' has " + std::to_string(it->second.size) + " bytes, manifest says " +
-                    std::to_string(f.size));
-    }
-    if (it->second.sha256 != f.sha256) return reject("'" + f.path + "' does not match its SHA-256 in the manifest");
-    if (it->second.mode != f.mode) return reject("'" + f.path + "' has another mode than the manifest says");
-    ++matched;
-  }
-  if (matched + 1 != seen.size()) return reject("the archive holds files the manifest does not list");
-  return common::ok();
 }
 
 std::string signing_payload(const VerificationResult& result) { return payload_json(result).dump(-1, ' ', true); }
@@ -218,43 +162,23 @@ Result<std::string> load_key(const fs::path& file) {
 }
 
 Result<VerifiedBackup> verify_backup(const VerifyOptions& options) {
-  std::string expected_sha;
-  if (options.expect_archive_sha256) {
-    expected_sha = *options.expect_archive_sha256;
-  } else {
-    auto from_file = read_checksum_file(checksum_path(options.archive));
-    if (!from_file) {
-      return fail(ErrorCode::kIntegrity, "no archive checksum to verify against: " + from_file.error().message);
-    }
-    expected_sha = *from_file;
-  }
+  auto expected_sha = expected_archive_sha256(options.archive, options.expect_archive_sha256, "verify");
+  if (!expected_sha) return fail(expected_sha.error());
   const fs::path temp_dir = options.temp_dir.empty() ? fs::temp_directory_path() : options.temp_dir;
   TempFile db_copy{temp_dir / (".okami-verify-" + random_suffix() + ".sqlite3")};
   VerifyVisitor visitor(db_copy.path);
-  auto read = read_archive(options.archive, visitor);
-  if (!read) return fail(read.error());
-  if (read->sha256 != expected_sha) {
-    return fail(ErrorCode::kIntegrity, "archive SHA-256 " + read->sha256 + " does not match the recorded " + expected_sha);
-  }
-  if (!visitor.manifest_seen()) return fail(ErrorCode::kIntegrity, "the archive has no manifest");
-  auto manifest = parse_manifest(visitor.manifest_text());
-  if (!manifest) return fail(ErrorCode::kIntegrity, "unreadable manifest: " + manifest.error().message);
-  if (auto st = compare_with_manifest(*manifest, visitor.seen()); !st) return fail(st.error());
-  if (options.expect_stack_uid && manifest->stack.uid != *options.expect_stack_uid) {
-    return fail(ErrorCode::kIntegrity, "backup of another stack (uid " + manifest->stack.uid + ", expected " +
-                                           *options.expect_stack_uid + ")");
-  }
-  if (options.expect_format && manifest->data_format.name != *options.expect_format) {
-    return fail(ErrorCode::kIntegrity, "backup taken from data format '" + manifest->data_format.name +
-                                           "', but the data on disk is '" + *options.expect_format + "'");
-  }
+  auto checked = read_checked_archive(
+      options.archive, {*expected_sha, options.expect_stack_uid, options.expect_format}, visitor);
+  if (!checked) return fail(checked.error());
+  const auto& read = checked->read;
+  auto& manifest = checked->manifest;
 
   VerificationResult result;
   result.checked_at = options.checked_at;
-  result.archive_sha256 = read->sha256;
-  result.manifest_digest = manifest_digest(*manifest);
-  result.stack_uid = manifest->stack.uid;
-  result.data_format = manifest->data_format.name;
+  result.archive_sha256 = read.sha256;
+  result.manifest_digest = manifest_digest(manifest);
+  result.stack_uid = manifest.stack.uid;
+  result.data_format = manifest.data_format.name;
   if (visitor.has_db()) {
     auto db = chroma::ReadOnlyDatabase::open(db_copy.path);
     if (!db) return fail(ErrorCode::kIntegrity, "archived database cannot be opened: " + db.error().message);
@@ -266,22 +190,22 @@ Result<VerifiedBackup> verify_backup(const VerifyOptions& options) {
     }
     auto format = chroma::detect_sqlite_format(db_copy.path);
     if (!format) return fail(ErrorCode::kIntegrity, "archived database format: " + format.error().message);
-    if (to_record(*format) != manifest->data_format) {
+    if (to_record(*format) != manifest.data_format) {
       return fail(ErrorCode::kIntegrity, "archived database is " + format->describe() +
-                                             ", not the format the manifest records (" + manifest->data_format.name + ")");
+                                             ", not the format the manifest records (" + manifest.data_format.name + ")");
     }
     auto collections = read_collections(db_copy.path);
     if (!collections) return fail(ErrorCode::kIntegrity, "cannot read collections: " + collections.error().message);
-    result.collections_match = *collections == manifest->collections;
+    result.collections_match = *collections == manifest.collections;
   } else {
     result.sqlite_integrity = "absent";
-    result.collections_match = manifest->collections.empty() && manifest->data_format.migrations.empty();
+    result.collections_match = manifest.collections.empty() && manifest.data_format.migrations.empty();
   }
   if (!result.collections_match) {
     return fail(ErrorCode::kIntegrity, "collections in the archived database differ from the manifest");
   }
   result.verified = true;
-  return VerifiedBackup{std::move(result), std::move(*manifest)};
+  return VerifiedBackup{std::move(result), std::move(manifest)};
 }
 
 Status check_verification(const VerificationResult& result, const std::string& key, const std::string& stack_uid,

@@ -6,7 +6,6 @@
 #pragma once
 
 #include <filesystem>
-#include <map>
 #include <optional>
 #include <string>
 
@@ -73,10 +72,6 @@ struct VerifiedBackup {
 // archive cannot be read. Never returns a result with verified == false. Blocks on reading the
 // whole archive once and on SQLite's integrity check.
 common::Result<VerifiedBackup> verify_backup(const VerifyOptions& options);
-
-// Every file the manifest lists was seen in the archive with the same size, SHA-256 and mode, and
-// nothing else was (besides the manifest itself). Errors: kIntegrity naming the first difference.
-common::Status compare_with_manifest(const Manifest& manifest, const std::map<std::string, FileEntry>& seen);
 
 // The gate's check of a stored result. Errors (kIntegrity), each with its own message: unsigned or
 // wrongly signed, not verified, another stack's backup, taken from another data format.
