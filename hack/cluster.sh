@@ -152,7 +152,6 @@ P
   local n
   for n in admin controller-manager scheduler kwok; do write_kubeconfig "$n" "$STATE/$n.kubeconfig"; done
 
-  write_audit_policy
   start_etcd
   wait_for "etcd health" 30 etcd_healthy || fail_with_log etcd "etcd did not become healthy"
   start_kube_apiserver
@@ -252,6 +251,7 @@ start_kube_apiserver() {
   local kubelet_client=()
   [ -f "$PKI/apiserver-kubelet-client.crt" ] && kubelet_client=(
     --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" --kubelet-client-key "$PKI/apiserver-kubelet-client.key")
+  [ -f "$STATE/audit-policy.yaml" ] || write_audit_policy
   start kube-apiserver "$KUBE_BIN_DIR/kube-apiserver" \
     --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
     --bind-address 127.0.0.1 --secure-port "$API_PORT" --advertise-address "$(advertise_address)" \
