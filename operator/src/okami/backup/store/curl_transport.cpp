@@ -33,6 +33,7 @@ struct Transfer {
   std::optional<common::Error> sink_error;
   bool body_too_large = false;
   long unexpected_status = 0;
+  bool headers_reported = false;
 };
 
 size_t on_header(char* data, size_t size, size_t count, void* user) {
@@ -64,6 +65,11 @@ size_t on_body(char* data, size_t size, size_t count, void* user) {
     if (t->request->stream_status != 0 && status != t->request->stream_status) {
       t->unexpected_status = status;
       return 0;
+    }
+    if (!t->headers_reported) {
+      t->headers_reported = true;
+      t->response.status = status;
+      if (t->request->on_headers) t->request->on_headers(t->response);
     }
     if (auto st = t->request->sink(data, n); !st) {
       t->sink_error = st.error();

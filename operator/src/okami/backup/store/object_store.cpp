@@ -135,18 +135,19 @@ common::Result<ObjectInfo> ObjectStore::get(std::string_view key, const BodySink
   auto attempt = [&]() -> common::Result<ObjectInfo> {
     HttpRequest request = make_request("GET", object_url(config_, key));
     request.sink = counting;
-    bool resuming = delivered > 0;
-    if (resuming) {
+    request.on_headers = [&](const HttpResponse& r) {
+      if (etag.empty()) etag = unquote_etag(r.header("etag"));
+    };
+    request.stream_status = 200;
+    if (delivered > 0) {
       // Only the rest, and only of the object whose first bytes the sink already has.
       request.headers.emplace_back("range", "bytes=" + std::to_string(delivered) + "-");
-      if (!etag.empty()) request.headers.emplace_back("if-match", "\"" + etag + "\"");
+      request.headers.emplace_back("if-match", "\"" + etag + "\"");
       request.stream_status = 206;
-    } else {
-      request.stream_status = 200;
     }
     auto response = exchange("GET", key, request);
     if (!response) return tl::unexpected(response.error());
-    if (!resuming) etag = unquote_etag(response->header("etag"));
+    if (etag.empty()) etag = unquote_etag(response->header("etag"));  // an empty object
     return ObjectInfo{std::string(key), delivered, etag};
   };
   for (unsigned failures = 0;; ++failures) {
@@ -155,6 +156,12 @@ common::Result<ObjectInfo> ObjectStore::get(std::string_view key, const BodySink
     if (result || sink_failed || !worth_retrying(result.error()) ||
         failures + 1 >= config_.attempts) {
       return result;
+    }
+    if (delivered > 0 && etag.empty()) {  // If-Match needs it: another object could follow
+      common::Error e = result.error();
+      e.message += " (cannot resume after " + std::to_string(delivered) +
+                   " bytes: the server sent no ETag)";
+      return tl::unexpected(std::move(e));
     }
     auto delay = backoff_.delay(failures, random_);
     spdlog::warn("object store: {} broke off after {} bytes (try {} of {}), resuming in {}ms: {}",

@@ -212,15 +212,19 @@ std::string complete_multipart_body(const std::vector<std::string>& etags) {
   return out;
 }
 
-common::Status validate_config(const ObjectStoreConfig& c) {
+namespace {
+
+common::Status check_config(const ObjectStoreConfig& c) {
   const std::string& e = c.endpoint;
+  // Credentials belong in the access and secret keys; an endpoint carrying some is never quoted.
+  if (e.find('@') != std::string::npos) return bad("the endpoint must not contain user info ('@')");
   std::string_view rest;
   if (e.rfind("http://", 0) == 0) rest = std::string_view(e).substr(7);
   else if (e.rfind("https://", 0) == 0) rest = std::string_view(e).substr(8);
   else return bad("endpoint \"" + e + "\" must start with http:// or https://");
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   if (rest.empty()) return bad("endpoint \"" + e + "\" names no host");
-  if (rest.find_first_of("/?#@ ") != std::string_view::npos) {
+  if (rest.find_first_of("/?# ") != std::string_view::npos) {
     return bad("endpoint \"" + e + "\" must be scheme://host[:port] without path, query or user");
   }
   const std::string& b = c.bucket;
@@ -243,6 +247,14 @@ common::Status validate_config(const ObjectStoreConfig& c) {
   if (c.secret_key.empty()) return bad("no secret key");
   if (c.attempts == 0) return bad("attempts must be at least 1");
   return common::ok();
+}
+
+}  // namespace
+
+common::Status validate_config(const ObjectStoreConfig& config) {
+  auto st = check_config(config);
+  if (!st) return common::fail(st.error().code, redact(st.error().message, config.secret_key));
+  return st;
 }
 
 }  // namespace okami::backup

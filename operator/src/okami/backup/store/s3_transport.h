@@ -20,17 +20,6 @@ namespace okami::backup {
 // what perform() returns.
 using BodySink = std::function<common::Status(const char* data, size_t size)>;
 
-struct HttpRequest {
-  std::string method;  // GET, HEAD, PUT, POST, DELETE
-  std::string url;     // already canonical: path and query encoded as they are signed
-  std::vector<std::pair<std::string, std::string>> headers;  // signed with the request
-  std::string_view body;                                   // PUT and POST; not owned
-  BodySink sink;  // when set, a 2xx body goes here instead of HttpResponse::body
-  // With a sink: the one 2xx status whose body it takes (206 for a resumed read); any other 2xx
-  // stops the transfer with kUnavailable. 0 accepts every 2xx.
-  long stream_status = 0;
-};
-
 struct HttpResponse {
   long status = 0;
   std::map<std::string, std::string> headers;  // names lower-case; last value wins
@@ -41,6 +30,19 @@ struct HttpResponse {
     auto it = headers.find(lower_name);
     return it == headers.end() ? std::string() : it->second;
   }
+};
+
+struct HttpRequest {
+  std::string method;  // GET, HEAD, PUT, POST, DELETE
+  std::string url;     // already canonical: path and query encoded as they are signed
+  std::vector<std::pair<std::string, std::string>> headers;  // signed with the request
+  std::string_view body;                                   // PUT and POST; not owned
+  BodySink sink;  // when set, a 2xx body goes here instead of HttpResponse::body
+  // With a sink: the one 2xx status whose body it takes (206 for a resumed read); any other 2xx
+  // stops the transfer with kUnavailable. 0 accepts every 2xx.
+  long stream_status = 0;
+  // With a sink: called once the headers of a 2xx response are in, before the first byte.
+  std::function<void(const HttpResponse&)> on_headers;
 };
 
 class S3Transport {
