@@ -304,11 +304,11 @@ TEST_F(ObjectStoreTest, A200MiBStreamedUploadHoldsAboutOnePartInMemory) {
   ASSERT_TRUE(done) << done.error().describe();
   const uint64_t hwm_after = vm_hwm_kib();
   const uint64_t growth_mib = (hwm_after - hwm_before) / 1024;
-  std::printf("200 MiB upload in %zu MiB parts: VmHWM %llu KiB before, %llu KiB after, "
-              "growth %llu MiB\n",
-              (*upload)->part_size() / kMiB, static_cast<unsigned long long>(hwm_before),
-              static_cast<unsigned long long>(hwm_after),
-              static_cast<unsigned long long>(growth_mib));
+  std::printf(
+      "200 MiB upload in %zu MiB parts: VmHWM %llu KiB before, %llu KiB after, "
+      "growth %llu MiB\n",
+      (*upload)->part_size() / kMiB, static_cast<unsigned long long>(hwm_before),
+      static_cast<unsigned long long>(hwm_after), static_cast<unsigned long long>(growth_mib));
   EXPECT_LT(growth_mib, 64u) << "the upload held far more than one part in memory";
   EXPECT_EQ((*upload)->parts_uploaded(), 25u);
 

@@ -76,7 +76,8 @@ TEST_F(ObjectStoreTlsTest, WithoutTheCaBundleTheCertificateIsRefusedClearly) {
   EXPECT_EQ(put.error().code, ErrorCode::kInvalidArgument) << put.error().describe();
   EXPECT_NE(put.error().message.find("TLS certificate is not trusted"), std::string::npos)
       << put.error().message;
-  EXPECT_NE(put.error().message.find("give the CA bundle"), std::string::npos) << put.error().message;
+  EXPECT_NE(put.error().message.find("give the CA bundle"), std::string::npos)
+      << put.error().message;
   EXPECT_NE(put.error().message.find(config_.endpoint), std::string::npos) << put.error().message;
   EXPECT_EQ(put.error().describe().find(config_.secret_key), std::string::npos);
 

@@ -14,7 +14,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string script() { return std::string(OKAMI_SOURCE_DIR) + "/hack/s3.sh"; }
+std::string script() {
+  return std::string(OKAMI_SOURCE_DIR) + "/hack/s3.sh";
+}
 
 std::string quote(const std::string& s) {
   std::string out = "'";
@@ -46,8 +48,8 @@ std::map<std::string, std::string> exports(const std::string& text) {
   return out;
 }
 
-common::Status fill(backup::ObjectStoreConfig& config, const std::map<std::string, std::string>& env,
-                    bool tls) {
+common::Status fill(backup::ObjectStoreConfig& config,
+                    const std::map<std::string, std::string>& env, bool tls) {
   auto get = [&](const char* name) {
     auto it = env.find(name);
     return it == env.end() ? std::string() : it->second;
@@ -84,8 +86,8 @@ common::Result<std::unique_ptr<S3Server>> S3Server::start(bool tls) {
   server->state_dir_ = (fs::temp_directory_path() / unique_prefix("okami-s3-test")).string();
   std::string out;
   std::string log = server->state_dir_ + ".log";
-  int rc = run("OKAMI_S3_DIR=" + quote(server->state_dir_) + " bash " + quote(script()) +
-                   " start" + (tls ? " --tls" : "") + " 2>" + quote(log),
+  int rc = run("OKAMI_S3_DIR=" + quote(server->state_dir_) + " bash " + quote(script()) + " start" +
+                   (tls ? " --tls" : "") + " 2>" + quote(log),
                &out);
   if (rc != 0) {
     std::string err;

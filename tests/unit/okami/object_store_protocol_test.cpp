@@ -27,9 +27,11 @@ TEST(ObjectStoreProtocol, EncodesKeysTheWaySigV4SignsThem) {
 TEST(ObjectStoreProtocol, BuildsPathStyleUrlsUnderThePrefixWithASortedQuery) {
   ObjectStoreConfig c = config();
   EXPECT_EQ(full_key(c, "x.tar"), "prod/stack-a/x.tar");
-  EXPECT_EQ(object_url(c, "2026/x y.tar"), "http://127.0.0.1:9000/okami-backups/prod/stack-a/2026/x%20y.tar");
-  EXPECT_EQ(object_url(c, "x", {{"uploadId", "a/b=c+"}, {"partNumber", "12"}}),
-            "http://127.0.0.1:9000/okami-backups/prod/stack-a/x?partNumber=12&uploadId=a%2Fb%3Dc%2B");
+  EXPECT_EQ(object_url(c, "2026/x y.tar"),
+            "http://127.0.0.1:9000/okami-backups/prod/stack-a/2026/x%20y.tar");
+  EXPECT_EQ(
+      object_url(c, "x", {{"uploadId", "a/b=c+"}, {"partNumber", "12"}}),
+      "http://127.0.0.1:9000/okami-backups/prod/stack-a/x?partNumber=12&uploadId=a%2Fb%3Dc%2B");
   EXPECT_EQ(object_url(c, "x", {{"uploads", ""}}),
             "http://127.0.0.1:9000/okami-backups/prod/stack-a/x?uploads=");
   EXPECT_EQ(bucket_url(c, {{"prefix", "prod/stack-a/"}, {"list-type", "2"}}),
@@ -44,8 +46,9 @@ TEST(ObjectStoreProtocol, BuildsPathStyleUrlsUnderThePrefixWithASortedQuery) {
 
 TEST(ObjectStoreProtocol, RefusesKeysThatCannotBeAddressedSafely) {
   EXPECT_TRUE(validate_key("backups/2026-12-07T01:00:00Z.tar.gz"));
-  for (const std::string& bad : std::vector<std::string>{"", "/abs", "a//b", "a/./b", "a/../b", "..", "a/", "line\nbreak",
-                          std::string(1025, 'k')}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", "/abs", "a//b", "a/./b", "a/../b", "..", "a/", "line\nbreak",
+                                std::string(1025, 'k')}) {
     auto st = validate_key(bad);
     ASSERT_FALSE(st) << bad;
     EXPECT_EQ(st.error().code, ErrorCode::kInvalidArgument);
@@ -199,10 +202,10 @@ TEST(ObjectStoreXml, ParsesStrictly) {
   ASSERT_NE(ok->child("c"), nullptr);
   EXPECT_EQ(ok->child_text("d"), "t");
   EXPECT_EQ(ok->child_text("missing"), "");
-  for (const char* bad : {"", "text", "<a>", "<a></b>", "<a><b></a></b>", "<a>&bogus;</a>",
-                          "<a>&#0;</a>", "<a>&#xD800;</a>", "<a></a><b></b>", "<a></a>trailing",
-                          "<!DOCTYPE a [<!ENTITY x 'y'>]><a>&x;</a>", "<a x=1></a>",
-                          "<a><![CDATA[open</a>"}) {
+  for (const char* bad :
+       {"", "text", "<a>", "<a></b>", "<a><b></a></b>", "<a>&bogus;</a>", "<a>&#0;</a>",
+        "<a>&#xD800;</a>", "<a></a><b></b>", "<a></a>trailing",
+        "<!DOCTYPE a [<!ENTITY x 'y'>]><a>&x;</a>", "<a x=1></a>", "<a><![CDATA[open</a>"}) {
     auto parsed = parse_xml(bad);
     ASSERT_FALSE(parsed) << bad;
     EXPECT_EQ(parsed.error().code, ErrorCode::kParse);
@@ -227,11 +230,13 @@ TEST(ObjectStoreXml, ReadsErrorsUploadIdsAndCompletions) {
   EXPECT_FALSE(parse_upload_id("<InitiateMultipartUploadResult/>"));
 
   auto done = parse_complete_result(
-      "<CompleteMultipartUploadResult><ETag>&quot;abc-3&quot;</ETag></CompleteMultipartUploadResult>");
+      "<CompleteMultipartUploadResult><ETag>&quot;abc-3&quot;</ETag></"
+      "CompleteMultipartUploadResult>");
   ASSERT_TRUE(done);
   EXPECT_EQ(*done, "abc-3");
   // A 200 response can still carry an error raised while the parts were being assembled.
-  auto failed = parse_complete_result("<Error><Code>InternalError</Code><Message>x</Message></Error>");
+  auto failed =
+      parse_complete_result("<Error><Code>InternalError</Code><Message>x</Message></Error>");
   ASSERT_FALSE(failed);
   EXPECT_EQ(failed.error().code, ErrorCode::kUnavailable);
   auto refused = parse_complete_result("<Error><Code>InvalidPart</Code></Error>");

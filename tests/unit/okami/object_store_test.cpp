@@ -59,7 +59,9 @@ Reply broken(std::string message) {
     return common::fail(ErrorCode::kUnavailable, message);
   };
 }
-Reply part_ok(std::string etag) { return status(200, "", {{"etag", "\"" + etag + "\""}}); }
+Reply part_ok(std::string etag) {
+  return status(200, "", {{"etag", "\"" + etag + "\""}});
+}
 Reply initiated(std::string id) {
   return status(200, "<InitiateMultipartUploadResult><UploadId>" + id +
                          "</UploadId></InitiateMultipartUploadResult>");
@@ -91,8 +93,9 @@ class ObjectStoreTest : public ::testing::Test {
 TEST_F(ObjectStoreTest, SplitsOddWritesIntoFullPartsAndAShortLastOne) {
   transport_->then(initiated("U1"));
   for (auto e : {"e1", "e2", "e3"}) transport_->then(part_ok(e));
-  transport_->then(status(200, "<CompleteMultipartUploadResult><ETag>\"x-3\"</ETag>"
-                               "</CompleteMultipartUploadResult>"));
+  transport_->then(status(200,
+                          "<CompleteMultipartUploadResult><ETag>\"x-3\"</ETag>"
+                          "</CompleteMultipartUploadResult>"));
   auto upload = store_->begin_upload("a.tar", kMinPartSize);
   ASSERT_TRUE(upload) << upload.error().describe();
   std::string data;
@@ -133,8 +136,9 @@ TEST_F(ObjectStoreTest, RetriesAPartThatFailsForAWhile) {
   transport_->then(broken("connection reset"));
   transport_->then(status(503, "<Error><Code>ServiceUnavailable</Code></Error>"));
   transport_->then(part_ok("p1"));
-  transport_->then(status(200, "<CompleteMultipartUploadResult><ETag>x</ETag>"
-                               "</CompleteMultipartUploadResult>"));
+  transport_->then(status(200,
+                          "<CompleteMultipartUploadResult><ETag>x</ETag>"
+                          "</CompleteMultipartUploadResult>"));
   auto upload = store_->begin_upload("a.tar", kMinPartSize);
   ASSERT_TRUE(upload);
   ASSERT_TRUE((*upload)->write(std::string(100, 'z').data(), 100));

@@ -46,8 +46,10 @@ size_t on_header(char* data, size_t size, size_t count, void* user) {
     std::transform(name.begin(), name.end(), name.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
     std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
-    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    while (!value.empty() &&
+           (value.back() == '\r' || value.back() == '\n' || value.back() == ' ')) {
       value.remove_suffix(1);
     }
     t->response.headers[name] = std::string(value);
@@ -148,7 +150,8 @@ struct CurlTransport::State {
 CurlTransport::CurlTransport(std::unique_ptr<State> state) : state_(std::move(state)) {}
 CurlTransport::~CurlTransport() = default;
 
-common::Result<std::unique_ptr<CurlTransport>> CurlTransport::create(const ObjectStoreConfig& config) {
+common::Result<std::unique_ptr<CurlTransport>> CurlTransport::create(
+    const ObjectStoreConfig& config) {
   if (auto st = validate_config(config); !st) return tl::unexpected(st.error());
   if (!config.ca_file.empty() && !std::ifstream(config.ca_file).good()) {
     return common::fail(ErrorCode::kInvalidArgument,

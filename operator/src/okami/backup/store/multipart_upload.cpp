@@ -25,7 +25,10 @@ HttpRequest signed_request(std::string method, std::string url, std::string_view
 
 MultipartUpload::MultipartUpload(ObjectStore& store, std::string key, std::string upload_id,
                                  size_t part_size)
-    : store_(store), key_(std::move(key)), upload_id_(std::move(upload_id)), part_size_(part_size) {}
+    : store_(store),
+      key_(std::move(key)),
+      upload_id_(std::move(upload_id)),
+      part_size_(part_size) {}
 
 MultipartUpload::~MultipartUpload() {
   if (state_ != State::kOpen) return;
@@ -50,11 +53,11 @@ common::Status MultipartUpload::fail(common::Error error) {
 
 common::Status MultipartUpload::upload_part() {
   if (etags_.size() >= kMaxParts) {
-    return fail(common::make_error(
-        ErrorCode::kInvalidArgument,
-        "upload of " + display_url(store_.config(), key_) + " exceeds S3's " +
-            std::to_string(kMaxParts) + " parts of " + std::to_string(part_size_) +
-            " bytes: use a larger part size"));
+    return fail(common::make_error(ErrorCode::kInvalidArgument,
+                                   "upload of " + display_url(store_.config(), key_) +
+                                       " exceeds S3's " + std::to_string(kMaxParts) + " parts of " +
+                                       std::to_string(part_size_) +
+                                       " bytes: use a larger part size"));
   }
   std::string number = std::to_string(etags_.size() + 1);
   HttpRequest request =
@@ -63,9 +66,9 @@ common::Status MultipartUpload::upload_part() {
   if (!response) return fail(response.error());
   std::string etag = response->header("etag");
   if (etag.empty()) {
-    return fail(common::make_error(ErrorCode::kParse,
-                                   "UploadPart " + number + " " +
-                                       display_url(store_.config(), key_) + ": no ETag"));
+    return fail(common::make_error(
+        ErrorCode::kParse,
+        "UploadPart " + number + " " + display_url(store_.config(), key_) + ": no ETag"));
   }
   etags_.push_back(std::move(etag));
   buffer_.clear();  // keeps its capacity: one part for the whole upload

@@ -76,12 +76,12 @@ common::Result<T> ObjectStore::with_retries(std::string_view what, F&& attempt) 
       return result;
     }
     auto delay = backoff_.delay(failures, random_);
-    spdlog::warn("object store: {} failed (try {} of {}), retrying in {}ms: {}", what,
-                 failures + 1, config_.attempts, delay.count(), result.error().describe());
+    spdlog::warn("object store: {} failed (try {} of {}), retrying in {}ms: {}", what, failures + 1,
+                 config_.attempts, delay.count(), result.error().describe());
     if (!clock_.sleep_until(clock_.now() + delay, stop_)) {
-      return common::fail(ErrorCode::kCancelled,
-                          std::string(what) + ": stopped while waiting to retry after: " +
-                              result.error().message);
+      return common::fail(
+          ErrorCode::kCancelled,
+          std::string(what) + ": stopped while waiting to retry after: " + result.error().message);
     }
   }
 }
@@ -159,8 +159,8 @@ common::Result<ObjectInfo> ObjectStore::get(std::string_view key, const BodySink
     }
     if (delivered > 0 && etag.empty()) {  // If-Match needs it: another object could follow
       common::Error e = result.error();
-      e.message += " (cannot resume after " + std::to_string(delivered) +
-                   " bytes: the server sent no ETag)";
+      e.message +=
+          " (cannot resume after " + std::to_string(delivered) + " bytes: the server sent no ETag)";
       return tl::unexpected(std::move(e));
     }
     auto delay = backoff_.delay(failures, random_);
@@ -212,7 +212,7 @@ common::Status ObjectStore::remove(std::string_view key) {
 }
 
 common::Result<std::unique_ptr<MultipartUpload>> ObjectStore::begin_upload(std::string_view key,
-                                                                            size_t part_size) {
+                                                                           size_t part_size) {
   if (auto st = validate_key(key); !st) return tl::unexpected(st.error());
   if (auto st = validate_part_size(part_size); !st) return tl::unexpected(st.error());
   // Retried: a lost response leaves at most an empty upload behind, which is never an object.

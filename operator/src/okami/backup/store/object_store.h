@@ -59,8 +59,8 @@ class ObjectStore {
   // Deletes an object; deleting an absent key succeeds (as S3 does).
   common::Status remove(std::string_view key);
   // Starts a multipart upload of `key`. The object appears only when finish() succeeds.
-  common::Result<std::unique_ptr<MultipartUpload>> begin_upload(std::string_view key,
-                                                                size_t part_size = kDefaultPartSize);
+  common::Result<std::unique_ptr<MultipartUpload>> begin_upload(
+      std::string_view key, size_t part_size = kDefaultPartSize);
 
  private:
   friend class MultipartUpload;

@@ -13,9 +13,9 @@ namespace okami::backup {
 
 inline constexpr size_t kMiB = 1024 * 1024;
 inline constexpr size_t kDefaultPartSize = 8 * kMiB;
-inline constexpr size_t kMinPartSize = 5 * kMiB;      // S3: every part but the last
-inline constexpr size_t kMaxPartSize = 5120 * kMiB;   // S3: 5 GiB
-inline constexpr unsigned kMaxParts = 10000;          // S3: part numbers 1..10000
+inline constexpr size_t kMinPartSize = 5 * kMiB;     // S3: every part but the last
+inline constexpr size_t kMaxPartSize = 5120 * kMiB;  // S3: 5 GiB
+inline constexpr unsigned kMaxParts = 10000;         // S3: part numbers 1..10000
 
 struct ObjectStoreConfig {
   std::string endpoint;  // "http://host:port" or "https://host"; no path, query or user info

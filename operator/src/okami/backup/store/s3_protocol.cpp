@@ -70,7 +70,8 @@ common::Result<std::string> url_decode(std::string_view text) {
       out += ' ';
     } else if (text[i] == '%') {
       if (i + 2 >= text.size()) {
-        return common::fail(ErrorCode::kParse, "truncated %-escape in \"" + std::string(text) + "\"");
+        return common::fail(ErrorCode::kParse,
+                            "truncated %-escape in \"" + std::string(text) + "\"");
       }
       int hi = hex_value(text[i + 1]), lo = hex_value(text[i + 2]);
       if (hi < 0 || lo < 0) {
@@ -121,7 +122,8 @@ std::string relative_key(const ObjectStoreConfig& config, std::string_view full)
 }
 
 std::string object_url(const ObjectStoreConfig& config, std::string_view key, QueryParams query) {
-  std::string url = config.endpoint + "/" + config.bucket + "/" + uri_encode(full_key(config, key), true);
+  std::string url =
+      config.endpoint + "/" + config.bucket + "/" + uri_encode(full_key(config, key), true);
   if (!query.empty()) url += "?" + encode_query(std::move(query));
   return url;
 }
@@ -152,16 +154,22 @@ common::Error error_from_response(std::string_view operation, std::string_view u
                                   std::string_view body) {
   S3ErrorBody parsed = parse_error_body(body);
   ErrorCode code = ErrorCode::kBadRequest;
-  if (status == 401) code = ErrorCode::kUnauthorized;
-  else if (status == 403) code = ErrorCode::kForbidden;
-  else if (status == 404) code = ErrorCode::kNotFound;
-  else if (status == 408) code = ErrorCode::kTimeout;
-  else if (status == 409 || status == 412) code = ErrorCode::kConflict;
+  if (status == 401)
+    code = ErrorCode::kUnauthorized;
+  else if (status == 403)
+    code = ErrorCode::kForbidden;
+  else if (status == 404)
+    code = ErrorCode::kNotFound;
+  else if (status == 408)
+    code = ErrorCode::kTimeout;
+  else if (status == 409 || status == 412)
+    code = ErrorCode::kConflict;
   else if (status == 429 || (status == 503 && parsed.code == "SlowDown")) {
     code = ErrorCode::kTooManyRequests;
-  } else if (status >= 500) code = ErrorCode::kUnavailable;
-  std::string message = std::string(operation) + " " + std::string(url) + ": HTTP " +
-                        std::to_string(status);
+  } else if (status >= 500)
+    code = ErrorCode::kUnavailable;
+  std::string message =
+      std::string(operation) + " " + std::string(url) + ": HTTP " + std::to_string(status);
   if (!parsed.code.empty()) message += " " + parsed.code;
   if (!parsed.message.empty()) message += ": " + parsed.message;
   common::Error error = common::make_error(code, std::move(message));
@@ -200,7 +208,9 @@ uint64_t parts_for(uint64_t total, size_t part_size) {
   return (total + part_size - 1) / part_size;
 }
 
-uint64_t max_object_size(size_t part_size) { return uint64_t{kMaxParts} * part_size; }
+uint64_t max_object_size(size_t part_size) {
+  return uint64_t{kMaxParts} * part_size;
+}
 
 std::string complete_multipart_body(const std::vector<std::string>& etags) {
   std::string out = "<CompleteMultipartUpload>";
@@ -219,9 +229,12 @@ common::Status check_config(const ObjectStoreConfig& c) {
   // Credentials belong in the access and secret keys; an endpoint carrying some is never quoted.
   if (e.find('@') != std::string::npos) return bad("the endpoint must not contain user info ('@')");
   std::string_view rest;
-  if (e.rfind("http://", 0) == 0) rest = std::string_view(e).substr(7);
-  else if (e.rfind("https://", 0) == 0) rest = std::string_view(e).substr(8);
-  else return bad("endpoint \"" + e + "\" must start with http:// or https://");
+  if (e.rfind("http://", 0) == 0)
+    rest = std::string_view(e).substr(7);
+  else if (e.rfind("https://", 0) == 0)
+    rest = std::string_view(e).substr(8);
+  else
+    return bad("endpoint \"" + e + "\" must start with http:// or https://");
   if (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
   if (rest.empty()) return bad("endpoint \"" + e + "\" names no host");
   if (rest.find_first_of("/?# ") != std::string_view::npos) {
@@ -229,14 +242,16 @@ common::Status check_config(const ObjectStoreConfig& c) {
   }
   const std::string& b = c.bucket;
   bool bucket_ok = b.size() >= 3 && b.size() <= 63 &&
-                   std::all_of(b.begin(), b.end(), [](char ch) {
-                     return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '.' ||
-                            ch == '-';
-                   }) &&
+                   std::all_of(b.begin(), b.end(),
+                               [](char ch) {
+                                 return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+                                        ch == '.' || ch == '-';
+                               }) &&
                    b.front() != '.' && b.front() != '-' && b.back() != '.' && b.back() != '-';
   if (!bucket_ok) return bad("bucket \"" + b + "\" is not a valid S3 bucket name");
   if (!trim_slashes(c.prefix).empty()) {
-    if (auto k = validate_key(trim_slashes(c.prefix)); !k) return bad("prefix: " + k.error().message);
+    if (auto k = validate_key(trim_slashes(c.prefix)); !k)
+      return bad("prefix: " + k.error().message);
   }
   bool region_ok = !c.region.empty() && std::all_of(c.region.begin(), c.region.end(), [](char ch) {
     return (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-';

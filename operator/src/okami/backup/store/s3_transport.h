@@ -23,7 +23,7 @@ using BodySink = std::function<common::Status(const char* data, size_t size)>;
 struct HttpResponse {
   long status = 0;
   std::map<std::string, std::string> headers;  // names lower-case; last value wins
-  std::string body;  // the body unless streamed to the sink; error bodies are capped
+  std::string body;       // the body unless streamed to the sink; error bodies are capped
   uint64_t streamed = 0;  // bytes handed to the sink
 
   std::string header(const std::string& lower_name) const {
@@ -36,7 +36,7 @@ struct HttpRequest {
   std::string method;  // GET, HEAD, PUT, POST, DELETE
   std::string url;     // already canonical: path and query encoded as they are signed
   std::vector<std::pair<std::string, std::string>> headers;  // signed with the request
-  std::string_view body;                                   // PUT and POST; not owned
+  std::string_view body;                                     // PUT and POST; not owned
   BodySink sink;  // when set, a 2xx body goes here instead of HttpResponse::body
   // With a sink: the one 2xx status whose body it takes (206 for a resumed read); any other 2xx
   // stops the transfer with kUnavailable. 0 accepts every 2xx.

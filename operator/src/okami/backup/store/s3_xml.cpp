@@ -32,7 +32,9 @@ bool name_char(char c) {
          c == '-' || c == '.' || c == ':' || static_cast<unsigned char>(c) >= 0x80;
 }
 
-bool space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+bool space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 class Parser {
  public:
@@ -90,16 +92,22 @@ class Parser {
     size_t end = s_.find(';', pos_);
     if (end == std::string_view::npos || end - pos_ > 12) return error("bad character reference");
     std::string_view ref = s_.substr(pos_ + 1, end - pos_ - 1);
-    if (ref == "amp") out += '&';
-    else if (ref == "lt") out += '<';
-    else if (ref == "gt") out += '>';
-    else if (ref == "quot") out += '"';
-    else if (ref == "apos") out += '\'';
+    if (ref == "amp")
+      out += '&';
+    else if (ref == "lt")
+      out += '<';
+    else if (ref == "gt")
+      out += '>';
+    else if (ref == "quot")
+      out += '"';
+    else if (ref == "apos")
+      out += '\'';
     else if (ref.size() > 1 && ref[0] == '#') {
       bool hex = ref[1] == 'x';
       std::string_view digits = ref.substr(hex ? 2 : 1);
       uint32_t cp = 0;
-      auto [p, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), cp, hex ? 16 : 10);
+      auto [p, ec] =
+          std::from_chars(digits.data(), digits.data() + digits.size(), cp, hex ? 16 : 10);
       if (digits.empty() || ec != std::errc() || p != digits.data() + digits.size() || cp == 0 ||
           cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
         return error("bad numeric character reference");
@@ -122,7 +130,8 @@ class Parser {
       if (pos_ >= s_.size() || s_[pos_] != '=') return error("expected '=' in an attribute");
       ++pos_;
       while (pos_ < s_.size() && space(s_[pos_])) ++pos_;
-      if (pos_ >= s_.size() || (s_[pos_] != '"' && s_[pos_] != '\'')) return error("unquoted value");
+      if (pos_ >= s_.size() || (s_[pos_] != '"' && s_[pos_] != '\''))
+        return error("unquoted value");
       size_t close = s_.find(s_[pos_], pos_ + 1);
       if (close == std::string_view::npos) return error("unterminated attribute value");
       pos_ = close + 1;
@@ -200,18 +209,31 @@ std::string XmlNode::child_text(std::string_view n) const {
   return c == nullptr ? std::string() : c->text;
 }
 
-common::Result<XmlNode> parse_xml(std::string_view document) { return Parser(document).document(); }
+common::Result<XmlNode> parse_xml(std::string_view document) {
+  return Parser(document).document();
+}
 
 std::string xml_escape(std::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&apos;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -244,7 +266,8 @@ common::Result<ListPage> parse_list_page(std::string_view body) {
     std::string size = c.child_text("Size");
     auto [p, ec] = std::from_chars(size.data(), size.data() + size.size(), info.size);
     if (size.empty() || ec != std::errc() || p != size.data() + size.size()) {
-      return common::fail(ErrorCode::kParse, "S3 listing: bad Size \"" + size + "\" of " + info.key);
+      return common::fail(ErrorCode::kParse,
+                          "S3 listing: bad Size \"" + size + "\" of " + info.key);
     }
     info.etag = unquote_etag(c.child_text("ETag"));
     page.objects.push_back(std::move(info));
@@ -277,8 +300,9 @@ common::Result<std::string> parse_complete_result(std::string_view body) {
   if (doc->name == "Error") {
     std::string code = doc->child_text("Code");
     bool transient = code == "InternalError" || code == "SlowDown" || code == "ServiceUnavailable";
-    return common::fail(transient ? ErrorCode::kUnavailable : ErrorCode::kBadRequest,
-                        "completing the upload failed: " + code + ": " + doc->child_text("Message"));
+    return common::fail(
+        transient ? ErrorCode::kUnavailable : ErrorCode::kBadRequest,
+        "completing the upload failed: " + code + ": " + doc->child_text("Message"));
   }
   if (doc->name != "CompleteMultipartUploadResult") {
     return not_a("CompleteMultipartUploadResult");

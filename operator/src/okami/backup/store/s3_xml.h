@@ -38,7 +38,7 @@ struct ListPage {
 common::Result<ListPage> parse_list_page(std::string_view body);
 
 struct S3ErrorBody {
-  std::string code;     // "AccessDenied", "NoSuchKey", ... ("" when the body is no <Error>)
+  std::string code;  // "AccessDenied", "NoSuchKey", ... ("" when the body is no <Error>)
   std::string message;
 };
 S3ErrorBody parse_error_body(std::string_view body);
