@@ -122,6 +122,13 @@ class ObjectStoreTest : public ::testing::Test {
     store_ = std::move(*store);
   }
 
+  void TearDown() override {
+    if (server_ == nullptr || !server_->shared() || !store_) return;
+    auto left = store_->list("");
+    ASSERT_TRUE(left) << left.error().describe();
+    for (const auto& object : *left) EXPECT_TRUE(store_->remove(object.key)) << object.key;
+  }
+
   // The upload is gone from the server: listing its parts answers 404 NoSuchUpload.
   void expect_no_upload(const std::string& key, const std::string& upload_id) {
     auto transport = CurlTransport::create(config_);

@@ -20,6 +20,8 @@ class S3Server {
 
   // Endpoint, bucket, region and keys of the server (no prefix; no CA file unless tls).
   const backup::ObjectStoreConfig& config() const { return config_; }
+  // True for the server named by $OKAMI_S3_ENDPOINT: tests remove what they stored there.
+  bool shared() const { return state_dir_.empty(); }
 
  private:
   S3Server() = default;
