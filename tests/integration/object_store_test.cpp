@@ -197,6 +197,33 @@ TEST_F(ObjectStoreTest, PutsGetsHeadsListsAndDeletesObjects) {
   EXPECT_TRUE(store_->remove("backups/2026-12-07/manifest.json")) << "deleting twice succeeds";
 }
 
+// What a resumed get() sends: the rest of the object by Range, only while its ETag still
+// matches. The server must accept both headers as signed and honour them.
+TEST_F(ObjectStoreTest, AResumedReadAsksForTheRestOfTheSameObject) {
+  auto put = store_->put("resume/object", "0123456789");
+  ASSERT_TRUE(put) << put.error().describe();
+  auto transport = CurlTransport::create(config_);
+  ASSERT_TRUE(transport) << transport.error().describe();
+  auto ranged = [&](const std::string& etag) {
+    HttpRequest request;
+    request.method = "GET";
+    request.url = object_url(config_, "resume/object");
+    request.headers = {{"x-amz-content-sha256", sha256_hex("")},
+                       {"range", "bytes=4-"},
+                       {"if-match", "\"" + etag + "\""}};
+    return (*transport)->perform(request);
+  };
+  auto rest = ranged(put->etag);
+  ASSERT_TRUE(rest) << rest.error().describe();
+  EXPECT_EQ(rest->status, 206) << rest->body;
+  EXPECT_EQ(rest->body, "456789");
+  ASSERT_TRUE(store_->put("resume/object", "replaced!!"));
+  auto stale = ranged(put->etag);
+  ASSERT_TRUE(stale) << stale.error().describe();
+  EXPECT_EQ(stale->status, 412) << "a replaced object must not be spliced onto the old bytes";
+  EXPECT_EQ(error_from_response("GET", "u", stale->status, stale->body).code, ErrorCode::kConflict);
+}
+
 TEST_F(ObjectStoreTest, ListFollowsContinuationTokensPastOneThousandKeys) {
   for (int i = 0; i < 1003; ++i) {
     char key[32];
