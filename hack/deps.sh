@@ -9,7 +9,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libcpprest-dev libyaml-cpp-dev libboost-program-options-dev libssl-dev libspdlog-dev
   libgtest-dev libgmock-dev nlohmann-json3-dev libexpected-dev libsqlite3-dev libarchive-dev
-  libhowardhinnant-date-dev tzdata
+  libhowardhinnant-date-dev libcurl4-openssl-dev tzdata
   clang-14 libclang-rt-14-dev lua5.1 python3-venv openssl curl sqlite3 jq yq
 )
 # The real node (hack/cluster.sh) and the images it runs (hack/images.sh): container runtime,

@@ -172,10 +172,18 @@ cmd_start() {
   fi
   # shellcheck disable=SC1090
   . "$ENV_FILE"
-  if ! s3 -o /dev/null -X PUT "$endpoint/$BUCKET"; then
-    cmd_stop >/dev/null 2>&1 || true
-    die "could not create the bucket $BUCKET"
-  fi
+  # A busy MinIO can report ready and still answer 503 (not initialized yet) for a few seconds.
+  local tries=0
+  until s3 -o /dev/null -X PUT "$endpoint/$BUCKET" 2>"$STATE/bucket.err"; do
+    tries=$((tries + 1))
+    if [ "$tries" -ge 20 ] || ! grep -q 'error: 503' "$STATE/bucket.err"; then
+      cat "$STATE/bucket.err" >&2
+      cmd_stop >/dev/null 2>&1 || true
+      die "could not create the bucket $BUCKET"
+    fi
+    sleep 0.5
+  done
+  rm -f "$STATE/bucket.err"
   local where="$endpoint"
   [ "$bind" = 127.0.0.1 ] || where+=" and $endpoint_pod"
   log "S3 server ready in ${ms}ms on $where (bucket $BUCKET, pid $pid, log $LOG)"

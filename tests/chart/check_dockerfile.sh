@@ -47,7 +47,7 @@ else
 fi
 
 printf '%s\n' ca-certificates libcpprest2.10 libyaml-cpp0.7 libboost-program-options1.74.0 libssl3 \
-  libspdlog1.10 libsqlite3-0 libarchive13 libdate-tz3 tzdata | sort > "$WORK/runtime-want.txt"
+  libspdlog1.10 libsqlite3-0 libarchive13 libdate-tz3 libcurl4 tzdata | sort > "$WORK/runtime-want.txt"
 packages_of 2 > "$WORK/runtime.txt"
 if diff -u "$WORK/runtime-want.txt" "$WORK/runtime.txt" > "$WORK/diff"; then
   pass "the runtime stage installs only the runtime libraries: $(paste -sd' ' "$WORK/runtime.txt")"
