@@ -12,6 +12,8 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <random>
+#include <sstream>
 #include <thread>
 
 namespace okami::backup {
@@ -53,29 +55,48 @@ class Fd {
 
 // ---- writing ----
 
+// libarchive's client data: every block goes to the sink and into the archive's SHA-256.
 struct WriteSink {
-  int fd = -1;
+  ByteSink* sink = nullptr;
   Sha256 sha;
   uint64_t bytes = 0;
+  std::optional<common::Error> error;  // the sink's own failure, returned as it is
 };
 
 la_ssize_t write_callback(archive* a, void* client, const void* buffer, size_t length) {
   auto* sink = static_cast<WriteSink*>(client);
-  const char* p = static_cast<const char*>(buffer);
-  size_t done = 0;
-  while (done < length) {
-    ssize_t n = ::write(sink->fd, p + done, length - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      archive_set_error(a, errno, "write: %s", std::strerror(errno));
-      return -1;
-    }
-    done += static_cast<size_t>(n);
+  if (auto st = sink->sink->write(buffer, length); !st) {
+    if (!sink->error) sink->error = st.error();
+    archive_set_error(a, EIO, "%s", st.error().message.c_str());
+    return -1;
   }
   sink->sha.update(buffer, length);
   sink->bytes += length;
   return static_cast<la_ssize_t>(length);
 }
+
+// The archive file: every byte written through to a descriptor the caller owns.
+class FdSink final : public ByteSink {
+ public:
+  FdSink(int fd, fs::path path) : fd_(fd), path_(std::move(path)) {}
+  Status write(const void* data, size_t size) override {
+    const char* p = static_cast<const char*>(data);
+    size_t done = 0;
+    while (done < size) {
+      ssize_t n = ::write(fd_, p + done, size - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return fail(ErrorCode::kIo, "write " + path_.string() + ": " + errno_text());
+      }
+      done += static_cast<size_t>(n);
+    }
+    return common::ok();
+  }
+
+ private:
+  int fd_;
+  fs::path path_;
+};
 
 struct SourceFile {
   fs::path source;
@@ -233,8 +254,8 @@ struct TempFile {
   }
 };
 
-Result<BackupSummary> write_backup_to(const BackupOptions& options, const fs::path& partial,
-                                      TempFile& snapshot) {
+// Streams the archive into `out`, with the database snapshot taken at `snapshot`.
+Result<BackupSummary> stream_archive(const BackupOptions& options, ByteSink& out, const TempFile& snapshot) {
   std::vector<SourceFile> files;
   BackupSummary summary;
   if (auto st = collect(options.data_dir, kChromaPrefix, true, files, summary.skipped); !st) return fail(st.error());
@@ -268,10 +289,8 @@ Result<BackupSummary> write_backup_to(const BackupOptions& options, const fs::pa
     manifest.data_format = to_record(*format);
   }
 
-  Fd out(::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
-  if (out.get() < 0) return fail(ErrorCode::kIo, "cannot create " + partial.string() + ": " + errno_text());
   WriteSink sink;
-  sink.fd = out.get();
+  sink.sink = &out;
   std::unique_ptr<archive, ArchiveDeleter> a(archive_write_new());
   archive_write_set_format_pax_restricted(a.get());
   if (options.compression == Compression::kGzip) archive_write_add_filter_gzip(a.get());
@@ -286,17 +305,17 @@ Result<BackupSummary> write_backup_to(const BackupOptions& options, const fs::pa
     auto entry = is_db ? add_file(a.get(), snapshot.path, f.archive_path, buffer,
                                   static_cast<uint32_t>(db_stat.st_mode & 07777))
                        : add_file(a.get(), f.source, f.archive_path, buffer, std::nullopt);
-    if (!entry) return fail(entry.error());
+    if (!entry) return fail(sink.error ? *sink.error : entry.error());
     manifest.total_size += entry->size;
     manifest.files.push_back(std::move(*entry));
   }
-  if (auto st = add_bytes(a.get(), kManifestEntry, canonical_json(manifest)); !st) return fail(st.error());
+  if (auto st = add_bytes(a.get(), kManifestEntry, canonical_json(manifest)); !st) {
+    return fail(sink.error ? *sink.error : st.error());
+  }
   if (archive_write_close(a.get()) != ARCHIVE_OK) {
+    if (sink.error) return fail(*sink.error);
     return fail(ErrorCode::kIo, std::string("cannot finish archive: ") + archive_error_string(a.get()));
   }
-  if (::fsync(out.get()) != 0) return fail(ErrorCode::kIo, "fsync " + partial.string() + ": " + errno_text());
-  summary.archive = options.out;
-  summary.checksum_file = checksum_path(options.out);
   summary.archive_sha256 = sink.sha.hex_digest();
   summary.archive_size = sink.bytes;
   summary.manifest = std::move(manifest);
@@ -338,7 +357,17 @@ Result<BackupSummary> write_backup(const BackupOptions& options) {
   partial += ".partial";
   TempFile snapshot{options.out.parent_path() / ("." + options.out.filename().string() + ".sqlite3.snapshot")};
   fs::remove(snapshot.path, ec);
-  auto summary = write_backup_to(options, partial, snapshot);
+  auto summary = [&]() -> Result<BackupSummary> {
+    Fd out(::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
+    if (out.get() < 0) return fail(ErrorCode::kIo, "cannot create " + partial.string() + ": " + errno_text());
+    FdSink sink(out.get(), partial);
+    auto streamed = stream_archive(options, sink, snapshot);
+    if (!streamed) return streamed;
+    if (::fsync(out.get()) != 0) return fail(ErrorCode::kIo, "fsync " + partial.string() + ": " + errno_text());
+    streamed->archive = options.out;
+    streamed->checksum_file = checksum_path(options.out);
+    return streamed;
+  }();
   if (!summary) {
     fs::remove(partial, ec);  // our own incomplete output, never the source
     return summary;
@@ -354,121 +383,19 @@ Result<BackupSummary> write_backup(const BackupOptions& options) {
   return summary;
 }
 
-// ---- reading ----
-
-namespace {
-
-struct ReadSource {
-  int fd = -1;
-  Sha256 sha;
-  uint64_t bytes = 0;
-  std::vector<char> buffer = std::vector<char>(kBufferSize);
-};
-
-la_ssize_t read_callback(archive* a, void* client, const void** out) {
-  auto* src = static_cast<ReadSource*>(client);
-  while (true) {
-    ssize_t n = ::read(src->fd, src->buffer.data(), src->buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      archive_set_error(a, errno, "read: %s", std::strerror(errno));
-      return -1;
-    }
-    src->sha.update(src->buffer.data(), static_cast<size_t>(n));
-    src->bytes += static_cast<uint64_t>(n);
-    *out = src->buffer.data();
-    return n;
+Result<BackupSummary> stream_backup(const BackupOptions& options, ByteSink& sink) {
+  if (options.data_dir.empty()) return fail(ErrorCode::kInvalidArgument, "backup needs a data dir");
+  std::error_code ec;
+  const fs::path temp_dir = options.temp_dir.empty() ? fs::temp_directory_path(ec) : options.temp_dir;
+  if (ec) return fail(ErrorCode::kIo, "no temporary directory: " + ec.message());
+  if (is_inside(temp_dir, options.data_dir) || (options.memory_dir && is_inside(temp_dir, *options.memory_dir))) {
+    return fail(ErrorCode::kInvalidArgument, "the temporary directory must not lie inside a directory it backs up");
   }
-}
-
-EntryType type_of(archive_entry* e) {
-  if (archive_entry_hardlink(e) != nullptr) return EntryType::kHardlink;
-  switch (archive_entry_filetype(e)) {
-    case AE_IFREG: return EntryType::kRegular;
-    case AE_IFDIR: return EntryType::kDirectory;
-    case AE_IFLNK: return EntryType::kSymlink;
-    default: return EntryType::kOther;
-  }
-}
-
-// Shared loop over an opened reader.
-Result<uint64_t> visit_entries(archive* a, ArchiveVisitor& visitor) {
-  std::vector<char> buffer(kBufferSize);
-  uint64_t entries = 0;
-  while (true) {
-    archive_entry* e = nullptr;
-    int rc = archive_read_next_header(a, &e);
-    if (rc == ARCHIVE_EOF) break;
-    if (rc != ARCHIVE_OK && rc != ARCHIVE_WARN) {
-      return fail(ErrorCode::kIntegrity, std::string("corrupt or truncated archive: ") +
-                                             (archive_error_string(a) ? archive_error_string(a) : "unknown error"));
-    }
-    ++entries;
-    ArchiveEntry entry;
-    const char* name = archive_entry_pathname(e);
-    entry.path = name ? name : "";
-    entry.type = type_of(e);
-    entry.size = archive_entry_size(e);
-    entry.mode = static_cast<uint32_t>(archive_entry_perm(e)) & 07777;
-    const char* target = entry.type == EntryType::kHardlink ? archive_entry_hardlink(e) : archive_entry_symlink(e);
-    entry.link_target = target ? target : "";
-    if (auto st = visitor.on_entry(entry); !st) return fail(st.error());
-    while (true) {
-      la_ssize_t n = archive_read_data(a, buffer.data(), buffer.size());
-      if (n < 0) {
-        return fail(ErrorCode::kIntegrity, std::string("corrupt or truncated archive in ") + entry.path + ": " +
-                                               (archive_error_string(a) ? archive_error_string(a) : "unknown error"));
-      }
-      if (n == 0) break;
-      if (auto st = visitor.on_data(buffer.data(), static_cast<size_t>(n)); !st) return fail(st.error());
-    }
-    if (auto st = visitor.on_entry_end(); !st) return fail(st.error());
-  }
-  return entries;
-}
-
-std::unique_ptr<archive, ReadArchiveDeleter> new_reader() {
-  std::unique_ptr<archive, ReadArchiveDeleter> a(archive_read_new());
-  archive_read_support_filter_gzip(a.get());
-  archive_read_support_format_tar(a.get());
-  return a;
-}
-
-}  // namespace
-
-Result<ArchiveReadSummary> read_archive(const fs::path& path, ArchiveVisitor& visitor) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
-    return fail(errno == ENOENT ? ErrorCode::kNotFound : ErrorCode::kIo,
-                "cannot open " + path.string() + ": " + errno_text());
-  }
-  ReadSource src;
-  src.fd = fd.get();
-  auto a = new_reader();
-  if (archive_read_open(a.get(), &src, nullptr, read_callback, nullptr) != ARCHIVE_OK) {
-    return fail(ErrorCode::kIntegrity, std::string("not a readable archive: ") +
-                                           (archive_error_string(a.get()) ? archive_error_string(a.get()) : ""));
-  }
-  auto entries = visit_entries(a.get(), visitor);
-  if (!entries) return fail(entries.error());
-  // Bytes after the end-of-archive marker still belong to the file's checksum.
-  const void* ignored = nullptr;
-  while (read_callback(a.get(), &src, &ignored) > 0) {
-  }
-  return ArchiveReadSummary{src.sha.hex_digest(), src.bytes, *entries};
-}
-
-Result<ArchiveReadSummary> read_archive_memory(const void* data, size_t size, ArchiveVisitor& visitor) {
-  auto a = new_reader();
-  if (archive_read_open_memory(a.get(), data, size) != ARCHIVE_OK) {
-    return fail(ErrorCode::kIntegrity, std::string("not a readable archive: ") +
-                                           (archive_error_string(a.get()) ? archive_error_string(a.get()) : ""));
-  }
-  auto entries = visit_entries(a.get(), visitor);
-  if (!entries) return fail(entries.error());
-  Sha256 sha;
-  sha.update(data, size);
-  return ArchiveReadSummary{sha.hex_digest(), size, *entries};
+  std::random_device rd;
+  std::ostringstream name;
+  name << ".okami-backup-" << std::hex << rd() << rd() << ".sqlite3.snapshot";
+  TempFile snapshot{temp_dir / name.str()};
+  return stream_archive(options, sink, snapshot);
 }
 
 }  // namespace okami::backup

@@ -149,10 +149,15 @@ Status compare_with_manifest(const Manifest& manifest, const std::map<std::strin
   return common::ok();
 }
 
-Result<CheckedArchive> read_checked_archive(const std::filesystem::path& archive, const ArchiveExpectations& expect,
-                                            CheckedArchiveVisitor& visitor) {
-  auto read = read_archive(archive, visitor);
+namespace {
+
+Result<CheckedArchive> check_read(Result<ArchiveReadSummary> read, const ArchiveExpectations& expect,
+                                  CheckedArchiveVisitor& visitor) {
   if (!read) return fail(read.error());
+  if (expect.archive_size && read->bytes != *expect.archive_size) {
+    return reject("archive has " + std::to_string(read->bytes) + " bytes, the recorded size is " +
+                  std::to_string(*expect.archive_size));
+  }
   if (read->sha256 != expect.archive_sha256) {
     return reject("archive SHA-256 " + read->sha256 + " does not match the recorded " + expect.archive_sha256);
   }
@@ -168,6 +173,18 @@ Result<CheckedArchive> read_checked_archive(const std::filesystem::path& archive
                   "'");
   }
   return CheckedArchive{std::move(*read), std::move(*manifest)};
+}
+
+}  // namespace
+
+Result<CheckedArchive> read_checked_archive(const std::filesystem::path& archive, const ArchiveExpectations& expect,
+                                            CheckedArchiveVisitor& visitor) {
+  return check_read(read_archive(archive, visitor), expect, visitor);
+}
+
+Result<CheckedArchive> read_checked_archive(ByteSource& source, const ArchiveExpectations& expect,
+                                            CheckedArchiveVisitor& visitor) {
+  return check_read(read_archive(source, visitor), expect, visitor);
 }
 
 }  // namespace okami::backup

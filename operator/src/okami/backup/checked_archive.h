@@ -64,6 +64,7 @@ struct ArchiveExpectations {
   std::string archive_sha256;  // required: see expected_archive_sha256
   std::optional<std::string> stack_uid;
   std::optional<std::string> format;  // manifest data format name, e.g. "chroma-0.5"
+  std::optional<uint64_t> archive_size;  // bytes of the whole archive (recorded beside it in a store)
 };
 
 // The SHA-256 an archive must have: `given` when set, otherwise the one in the checksum file beside
@@ -83,6 +84,10 @@ struct CheckedArchive {
 // rejection, or whatever the visitor returned. Blocks on reading the whole archive.
 common::Result<CheckedArchive> read_checked_archive(const std::filesystem::path& archive,
                                                     const ArchiveExpectations& expect,
+                                                    CheckedArchiveVisitor& visitor);
+// The same over any source (an archive read back from an object store), checking the size first
+// when expect.archive_size is set.
+common::Result<CheckedArchive> read_checked_archive(ByteSource& source, const ArchiveExpectations& expect,
                                                     CheckedArchiveVisitor& visitor);
 
 // Every file the manifest lists was seen in the archive with the same size, SHA-256 and mode, and

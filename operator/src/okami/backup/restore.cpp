@@ -155,7 +155,7 @@ Result<RestoreSummary> restore_backup(const RestoreOptions& options) {
   RestoreVisitor visitor(chroma_staging.dir,
                          options.memory_target ? std::optional<fs::path>(memory_staging.dir) : std::nullopt);
   auto checked = read_checked_archive(
-      options.archive, {*expected_sha, options.expect_stack_uid, options.expect_format}, visitor);
+      options.archive, {*expected_sha, options.expect_stack_uid, options.expect_format, std::nullopt}, visitor);
   if (!checked) return fail(checked.error());
   if (auto st = commit(chroma_staging, options.target); !st) return fail(st.error());
   if (options.memory_target) {

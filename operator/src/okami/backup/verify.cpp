@@ -161,14 +161,18 @@ Result<std::string> load_key(const fs::path& file) {
   return key;
 }
 
-Result<VerifiedBackup> verify_backup(const VerifyOptions& options) {
-  auto expected_sha = expected_archive_sha256(options.archive, options.expect_archive_sha256, "verify");
-  if (!expected_sha) return fail(expected_sha.error());
+namespace {
+
+// Reads the archive through `read` (a file or a source) and checks the archived database.
+template <typename ReadChecked>
+Result<VerifiedBackup> verify_with(const VerifyOptions& options, const std::string& expected_sha,
+                                   ReadChecked&& read_checked) {
   const fs::path temp_dir = options.temp_dir.empty() ? fs::temp_directory_path() : options.temp_dir;
   TempFile db_copy{temp_dir / (".okami-verify-" + random_suffix() + ".sqlite3")};
   VerifyVisitor visitor(db_copy.path);
-  auto checked = read_checked_archive(
-      options.archive, {*expected_sha, options.expect_stack_uid, options.expect_format}, visitor);
+  ArchiveExpectations expect{expected_sha, options.expect_stack_uid, options.expect_format,
+                             options.expect_archive_size};
+  auto checked = read_checked(expect, visitor);
   if (!checked) return fail(checked.error());
   const auto& read = checked->read;
   auto& manifest = checked->manifest;
@@ -206,6 +210,26 @@ Result<VerifiedBackup> verify_backup(const VerifyOptions& options) {
   }
   result.verified = true;
   return VerifiedBackup{std::move(result), std::move(manifest)};
+}
+
+}  // namespace
+
+Result<VerifiedBackup> verify_backup(const VerifyOptions& options) {
+  auto expected_sha = expected_archive_sha256(options.archive, options.expect_archive_sha256, "verify");
+  if (!expected_sha) return fail(expected_sha.error());
+  return verify_with(options, *expected_sha, [&](const ArchiveExpectations& expect, VerifyVisitor& visitor) {
+    return read_checked_archive(options.archive, expect, visitor);
+  });
+}
+
+Result<VerifiedBackup> verify_backup(const VerifyOptions& options, ByteSource& source) {
+  if (!options.expect_archive_sha256) {
+    return fail(ErrorCode::kInvalidArgument, "verifying " + options.archive.string() + " needs its recorded SHA-256");
+  }
+  return verify_with(options, *options.expect_archive_sha256,
+                     [&](const ArchiveExpectations& expect, VerifyVisitor& visitor) {
+                       return read_checked_archive(source, expect, visitor);
+                     });
 }
 
 Status check_verification(const VerificationResult& result, const std::string& key, const std::string& stack_uid,

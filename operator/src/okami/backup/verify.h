@@ -5,11 +5,13 @@
 // upgrade gate calls before it believes an OkamiBackup is Verified.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 
 #include "common/result.h"
+#include "okami/backup/archive.h"
 #include "okami/backup/manifest.h"
 
 namespace okami::backup {
@@ -56,6 +58,7 @@ struct VerifyOptions {
   std::filesystem::path archive;
   // Expected archive SHA-256; default: read from checksum_path(archive), which must exist.
   std::optional<std::string> expect_archive_sha256;
+  std::optional<uint64_t> expect_archive_size;  // checked when set (a store records it)
   std::optional<std::string> expect_stack_uid;
   std::optional<std::string> expect_format;  // data format now on disk, e.g. "chroma-0.5"
   std::string checked_at;                    // RFC 3339, from the caller's Clock
@@ -72,6 +75,10 @@ struct VerifiedBackup {
 // archive cannot be read. Never returns a result with verified == false. Blocks on reading the
 // whole archive once and on SQLite's integrity check.
 common::Result<VerifiedBackup> verify_backup(const VerifyOptions& options);
+// The same over an archive read from `source` (an object store); options.archive only names it and
+// expect_archive_sha256 is required (kInvalidArgument without it). Only the archived database is
+// copied to options.temp_dir.
+common::Result<VerifiedBackup> verify_backup(const VerifyOptions& options, ByteSource& source);
 
 // The gate's check of a stored result. Errors (kIntegrity), each with its own message: unsigned or
 // wrongly signed, not verified, another stack's backup, taken from another data format.
