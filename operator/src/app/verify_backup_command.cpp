@@ -1,7 +1,9 @@
 // `okami-operator verify-backup`: re-reads an archive, checks it end to end and prints the
 // VerificationResult (exit 0), or a rejection with its reason (exit 1). Usage errors exit 2. In a
 // Job it holds no key: the result goes unsigned into its termination message and the operator
-// signs it; with --key-file (a person checking an archive by hand) it is signed here.
+// signs it; with --key-file (a person checking an archive by hand) it is signed here. With
+// --object-store-endpoint and --backup-name it reads the backup back from the store, streamed,
+// checked against the size and SHA-256 its manifest.json records.
 #include <boost/program_options.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -9,6 +11,8 @@
 #include "app/job_report.h"
 #include "app/subcommands.h"
 #include "common/clock.h"
+#include "app/object_store_options.h"
+#include "okami/backup/stored_backup.h"
 #include "okami/backup/verify.h"
 
 namespace okami::app {
@@ -20,8 +24,9 @@ Subcommand verify_backup_command() {
           [](const std::vector<std::string>& args) {
             po::options_description desc("okami-operator verify-backup");
             std::string archive, key_file, stack_uid, format, sha256, temp_dir, report;
+            ObjectStoreOptions store_options;
             desc.add_options()("help,h", "show this help")(
-                "archive", po::value(&archive)->required(), "archive written by `backup`")(
+                "archive", po::value(&archive), "archive written by `backup`; or the object store")(
                 "key-file", po::value(&key_file), "HMAC-SHA256 signing key: sign the printed result")(
                 "expect-stack-uid", po::value(&stack_uid), "reject a backup of any other stack")(
                 "expect-format", po::value(&format), "reject a backup taken from another data format")(
@@ -29,8 +34,18 @@ Subcommand verify_backup_command() {
                 "temp-dir", po::value(&temp_dir), "where the archived database is checked (default: TMPDIR)")(
                 "termination-log", po::value(&report),
                 "file that receives the unsigned result for the operator (a Job's /dev/termination-log)");
+            store_options.add_to(desc);
             po::variables_map vm;
             if (auto done = parse_or_help(desc, args, vm)) return *done;
+            if (archive.empty() == !store_options.enabled()) {
+              std::cerr << "okami-operator verify-backup: give exactly one of --archive and --object-store-endpoint\n";
+              return 2;
+            }
+            if (store_options.enabled() && !sha256.empty()) {
+              std::cerr << "okami-operator verify-backup: the store's manifest.json records the SHA-256; "
+                           "--expect-sha256 is for --archive\n";
+              return 2;
+            }
             std::string key;
             if (!key_file.empty()) {
               auto loaded = backup::load_key(key_file);
@@ -48,7 +63,12 @@ Subcommand verify_backup_command() {
             if (!format.empty()) options.expect_format = format;
             options.checked_at = common::format_rfc3339(clock.wall_now());
             options.temp_dir = temp_dir;
-            auto verified = backup::verify_backup(options);
+            auto verified = [&]() -> common::Result<backup::VerifiedBackup> {
+              if (!store_options.enabled()) return backup::verify_backup(options);
+              auto store = store_options.open(clock);
+              if (!store) return tl::unexpected(store.error());
+              return backup::verify_stored_backup(**store, store_options.backup_name, options);
+            }();
             if (!verified) {
               std::string why = verified.error().describe();
               if (why.size() > 1024) why.resize(1024);
