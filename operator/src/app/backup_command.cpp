@@ -86,6 +86,7 @@ Subcommand backup_command() {
                 {"manifestDigest", backup::manifest_digest(summary->manifest)},
                 {"manifest", nlohmann::json::parse(backup::canonical_json(summary->manifest))},
                 {"skipped", summary->skipped}};
+            if (store_options.enabled()) j.erase("checksumFile");  // manifest.json records it
             std::cout << j.dump() << "\n";
             if (!report.empty()) {
               const auto& m = summary->manifest;
