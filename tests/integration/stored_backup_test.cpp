@@ -240,6 +240,20 @@ TEST_F(StoredBackupTest, AnArchiveWithoutManifestIsNoBackup) {
   EXPECT_TRUE(verify("b1"));
 }
 
+TEST_F(StoredBackupTest, ABackupThatFailsAfterTheUploadBeganLeavesNoObject) {
+  const fs::path data = make_data(1 << 20);
+  fs::create_symlink("/etc/passwd", data / "zz-link");  // refused once archiving has started
+  auto stored = upload_backup(*store_, "b1", options_for(data));
+  ASSERT_FALSE(stored);
+  EXPECT_EQ(stored.error().code, ErrorCode::kIntegrity) << stored.error().describe();
+  auto left = store_->list("");
+  ASSERT_TRUE(left) << left.error().describe();
+  EXPECT_TRUE(left->empty()) << left->front().key;
+  fs::remove(data / "zz-link");
+  EXPECT_TRUE(upload_backup(*store_, "b1", options_for(data)));
+  EXPECT_TRUE(verify("b1"));
+}
+
 TEST_F(StoredBackupTest, AnUploadKilledMidwayLeavesNoBackupAndTheNextOneSucceeds) {
   const uint64_t segment = 160ull << 20;
   const fs::path data = make_data(segment);
