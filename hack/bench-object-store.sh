@@ -3,7 +3,9 @@
 # standard pipeline `tar -c DIR | tee >(sha256sum >FILE) | rclone rcat remote:bucket/key` on the
 # same data, the same MinIO (hack/s3.sh, in a state dir of its own), in the same run, alternating
 # A B A B. Prints wall time and peak RSS (from /usr/bin/time -v; for the pipeline, the largest of
-# its processes: rclone) per size, with the ratios okami/pipeline.
+# its processes: rclone) per size, with the ratios okami/pipeline; and, for okami, the time and
+# peak RSS of `verify-backup` reading the backup back from the store (no counterpart in the
+# pipeline, which never reads its upload back).
 #   hack/bench-object-store.sh [SIZE_MB ...]     default: 100 1000
 # Env: OKAMI_OPERATOR_BIN (default build/operator/okami-operator), BENCH_RUNS (default 3),
 #      BENCH_DIR (default a fresh dir under /tmp, removed at the end).
@@ -99,7 +101,7 @@ for mb in "${SIZES[@]}"; do
   echo "building ${mb} MB data dir in $data" >&2
   make_data "$data" "$mb"
   actual=$(du -sb "$data" | awk '{print $1}')
-  ok_t=(); ok_r=(); pipe_t=(); pipe_r=()
+  ok_t=(); ok_r=(); pipe_t=(); pipe_r=(); ver_t=(); ver_r=()
   for run in $(seq 1 "$RUNS"); do
     name="bench-$mb-$run"
     read -r t r < <(measure "$WORK/okami-$name.time" /usr/bin/time -v "$BIN" backup --data "$data" \
@@ -110,6 +112,13 @@ for mb in "${SIZES[@]}"; do
       --object-store-access-key-file "$WORK/access" --object-store-secret-key-file "$WORK/secret" \
       --backup-name "$name")
     ok_t+=("$t"); ok_r+=("$r")
+    read -r t r < <(measure "$WORK/verify-$name.time" /usr/bin/time -v "$BIN" verify-backup \
+      --expect-stack-uid bench-uid --temp-dir "$WORK" \
+      --object-store-endpoint "$OKAMI_S3_ENDPOINT" --object-store-bucket "$OKAMI_S3_BUCKET" \
+      --object-store-prefix bench/ --object-store-region "$OKAMI_S3_REGION" \
+      --object-store-access-key-file "$WORK/access" --object-store-secret-key-file "$WORK/secret" \
+      --backup-name "$name")
+    ver_t+=("$t"); ver_r+=("$r")
     plog="$WORK/pipe-$name.time"
     read -r t r < <(measure "$plog" bash -c '
       set -o pipefail
@@ -118,20 +127,24 @@ for mb in "${SIZES[@]}"; do
         /usr/bin/time -v -o "$1.rclone" rclone rcat "okbench:$4/pipe/$5/archive.tar"
     ' _ "$plog" "$data" "$WORK/pipe-$name.sha256" "$OKAMI_S3_BUCKET" "$name")
     pipe_t+=("$t"); pipe_r+=("$r")
-    echo "  ${mb} MB run $run: okami ${ok_t[-1]} s ${ok_r[-1]} KiB | tar|tee|rclone ${pipe_t[-1]} s ${pipe_r[-1]} KiB" >&2
+    echo "  ${mb} MB run $run: okami ${ok_t[-1]} s ${ok_r[-1]} KiB | tar|tee|rclone ${pipe_t[-1]} s ${pipe_r[-1]} KiB | verify ${ver_t[-1]} s ${ver_r[-1]} KiB" >&2
   done
   mt=$(printf '%s\n' "${ok_t[@]}" | median); mr=$(printf '%s\n' "${ok_r[@]}" | median)
   pt=$(printf '%s\n' "${pipe_t[@]}" | median); pr=$(printf '%s\n' "${pipe_r[@]}" | median)
-  results+=("$mb $actual $mt $mr $pt $pr")
+  vt=$(printf '%s\n' "${ver_t[@]}" | median); vr=$(printf '%s\n' "${ver_r[@]}" | median)
+  results+=("$mb $actual $mt $mr $pt $pr $vt $vr")
   rm -rf "$data"
 done
 
 echo
 echo "object store backup, median of $RUNS runs each (A B alternating), MinIO on loopback"
-printf '%-8s %-12s | %-10s %-12s | %-10s %-12s | %-9s %-9s\n' size bytes "okami s" "okami RSS" "pipe s" "pipe RSS" "time A/B" "RSS A/B"
+printf '%-8s %-12s | %-10s %-12s | %-10s %-12s | %-9s %-9s | %-9s %-10s\n' size bytes "okami s" "okami RSS" \
+  "pipe s" "pipe RSS" "time A/B" "RSS A/B" "verify s" "verify RSS"
 for row in "${results[@]}"; do
-  read -r mb actual mt mr pt pr <<<"$row"
-  printf '%-8s %-12s | %-10s %-12s | %-10s %-12s | %-9s %-9s\n' "${mb}MB" "$actual" "$mt" "$((mr / 1024)) MiB" \
-    "$pt" "$((pr / 1024)) MiB" "$(python3 -c "print(f'{$mt/$pt:.2f}')")" "$(python3 -c "print(f'{$mr/$pr:.2f}')")"
+  read -r mb actual mt mr pt pr vt vr <<<"$row"
+  printf '%-8s %-12s | %-10s %-12s | %-10s %-12s | %-9s %-9s | %-9s %-10s\n' "${mb}MB" "$actual" "$mt" \
+    "$((mr / 1024)) MiB" "$pt" "$((pr / 1024)) MiB" "$(python3 -c "print(f'{$mt/$pt:.2f}')")" \
+    "$(python3 -c "print(f'{$mr/$pr:.2f}')")" "$vt" "$((vr / 1024)) MiB"
 done
 echo "pipe = tar -c | tee >(sha256sum) | rclone rcat; pipe RSS = its largest process (rclone)"
+echo "verify = okami-operator verify-backup reading the backup back from the store"
