@@ -378,19 +378,25 @@ kube::ReconcileResult StackReconciler::reconcile_stack(
 
   // While the volume's format is being read nothing is applied: no Chroma runs on it, and a
   // running one is not restarted for it.
-  if (pi.data_format_unknown) {
+  // What the status is computed from; the versions it reports are set where they are known.
+  auto status_inputs = [&](std::string chroma_target, std::string client_target) {
     StatusInputs si;
     si.stack = &stack;
     si.observed = &obs;
     si.gate = &gate_result;
     si.decision = &decision;
     si.matrix = &matrix_;
-    si.chroma_target = obs.chroma.exists ? obs.chroma.version : desired_chroma;
-    si.client_target = obs.client.exists ? obs.client.version : stack.spec.client.version;
+    si.chroma_target = std::move(chroma_target);
+    si.client_target = std::move(client_target);
     si.backup_reason = backup_reason;
     si.backup_message = backup_message;
     si.backup_ok = backup_ok;
     si.now = now;
+    return si;
+  };
+  if (pi.data_format_unknown) {
+    StatusInputs si = status_inputs(obs.chroma.exists ? obs.chroma.version : desired_chroma,
+                                    obs.client.exists ? obs.client.version : stack.spec.client.version);
     Json status = compute_status(old_status, si);
     if (status != old_status) {
       if (auto s = write_status(raw, status); !s) return common::fail(s.error());
@@ -420,23 +426,12 @@ kube::ReconcileResult StackReconciler::reconcile_stack(
     if (*replaced) return Action::requeue(std::chrono::seconds(1));
   }
 
-  StatusInputs si;
-  si.stack = &stack;
-  si.observed = &obs;
-  si.gate = &gate_result;
-  si.decision = &decision;
-  si.matrix = &matrix_;
-  si.chroma_target = inputs.chroma_version;
-  si.client_target = inputs.client_version.value_or(stack.spec.client.version);
-  si.backup_reason = backup_reason;
-  si.backup_message = backup_message;
-  si.backup_ok = backup_ok;
+  StatusInputs si = status_inputs(inputs.chroma_version, inputs.client_version.value_or(stack.spec.client.version));
   if (models_ != nullptr) {
     si.models = models_->observe(ref, ollama::find_ollama_pod(*stores_.pods, stack),
                                  stack.spec.ollama.models_to_pull(),
                                  stack.spec.ollama.embedding_model);
   }
-  si.now = now;
   Json status = compute_status(old_status, si);
   if (status != old_status) {
     const auto was_ready = kube::is_condition_true(old_status.value("conditions", Json::array()), "Ready");
