@@ -55,6 +55,48 @@ inline std::optional<kube::Condition> condition_of(const Json& object, const std
                               type);
 }
 
+// What a verify Job reports in its termination message about an archive of `stack_uid`.
+inline std::string verify_report(const std::string& stack_uid, const std::string& sha256,
+                                 const std::string& data_format = "chroma-0.5") {
+  backup::VerificationResult r;
+  r.checked_at = "2020-01-01T00:00:00Z";  // the operator stamps its own time when it signs
+  r.archive_sha256 = sha256;
+  r.sqlite_integrity = "ok";
+  r.collections_match = true;
+  r.manifest_digest = std::string(64, 'b');
+  r.stack_uid = stack_uid;
+  r.data_format = data_format;
+  r.verified = true;
+  return backup::to_json(r);
+}
+inline const std::string kArchiveSha = std::string(64, 'a');
+
+// An OkamiBackup of `stack` as the operator leaves it once verified: its result sealed with
+// `key` at `checked_at` (the harness key unless a test forges one).
+inline Json verified_backup(const Json& stack, const std::string& name, common::Clock::WallPoint checked_at,
+                            const std::string& key = kSigningKey, const std::string& data_format = "chroma-0.5") {
+  const std::string uid = "uid-backup-" + name;
+  const std::string path = jobs::archive_path(name, uid);
+  const std::string at = common::format_rfc3339(checked_at);
+  BackupBinding binding{kNs, name, uid, path, kArchiveSha, stack["metadata"]["uid"]};
+  auto sealed = seal_backup_result(verify_report(binding.stack_uid, kArchiveSha, data_format), binding, at, key);
+  EXPECT_TRUE(sealed) << sealed.error().describe();
+  Json conditions = Json::array({{{"type", "Complete"}, {"status", "True"}, {"reason", "Verified"}},
+                                 {{"type", "Verified"}, {"status", "True"}, {"reason", "Verified"}}});
+  return Json{{"apiVersion", names::kApiVersion},
+              {"kind", "OkamiBackup"},
+              {"metadata", {{"name", name}, {"namespace", kNs}, {"uid", uid}}},
+              {"spec", {{"stackRef", stack["metadata"]["name"]}}},
+              {"status",
+               {{"phase", "Verified"},
+                {"finishedAt", at},
+                {"archive", {{"path", path}, {"sha256", kArchiveSha}, {"sizeBytes", 4096}}},
+                {"verification",
+                 {{"checksum", kArchiveSha}, {"signature", sealed->signature},
+                  {"signedResult", backup::to_json(*sealed)}}},
+                {"conditions", conditions}}}};
+}
+
 class ReconcilerHarness {
  public:
   ReconcilerHarness() {
