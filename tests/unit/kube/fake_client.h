@@ -149,6 +149,13 @@ class FakeClient final : public Client {
       always_fail_.erase(verb);
     }
   }
+  // The next write request (create, update, patch, apply, delete) of any kind but `except_kind`
+  // fails with `error`.
+  void fail_next_write(common::Error error, std::string except_kind = "") {
+    std::lock_guard lock(mu_);
+    next_write_failure_ = std::move(error);
+    next_write_except_kind_ = std::move(except_kind);
+  }
   // When set, a watch returns cleanly once it has delivered every logged event (step tests).
   void set_watch_returns_when_idle(bool v) {
     std::lock_guard lock(mu_);
@@ -254,7 +261,7 @@ class FakeClient final : public Client {
     obj["metadata"]["namespace"] = ns;
     const std::string name = obj["metadata"].value("name", "");
     auto& w = log_write_locked("create", type, ns, name);
-    if (auto e = injected_locked("create")) return refused(w, *e);
+    if (auto e = write_refusal_locked("create", type.kind)) return refused(w, *e);
     if (objects_[type_id(type)].count(ns + "/" + name)) {
       return refused(w, common::make_error(common::ErrorCode::kAlreadyExists, name + " already exists"));
     }
@@ -271,7 +278,7 @@ class FakeClient final : public Client {
     std::lock_guard lock(mu_);
     const std::string name = object["metadata"].value("name", "");
     auto& w = log_write_locked("update", type, ns, name);
-    if (auto e = injected_locked("update")) return refused(w, *e);
+    if (auto e = write_refusal_locked("update", type.kind)) return refused(w, *e);
     auto& bucket = objects_[type_id(type)];
     auto it = bucket.find(ns + "/" + name);
     if (it == bucket.end()) return refused(w, common::make_error(common::ErrorCode::kNotFound, name));
@@ -294,7 +301,7 @@ class FakeClient final : public Client {
                              const std::string&) override {
     std::lock_guard lock(mu_);
     auto& w = log_write_locked("patch", type, ns, name);
-    if (auto e = injected_locked("patch")) return refused(w, *e);
+    if (auto e = write_refusal_locked("patch", type.kind)) return refused(w, *e);
     auto& bucket = objects_[type_id(type)];
     auto it = bucket.find(ns + "/" + name);
     if (it == bucket.end()) return refused(w, common::make_error(common::ErrorCode::kNotFound, name));
@@ -315,7 +322,7 @@ class FakeClient final : public Client {
     Json obj = object;
     obj["metadata"]["namespace"] = ns;
     auto& w = log_write_locked("apply", type, ns, obj["metadata"].value("name", ""));
-    if (auto e = injected_locked("apply")) return refused(w, *e);
+    if (auto e = write_refusal_locked("apply", type.kind)) return refused(w, *e);
     // Server-side apply keeps what other field managers own; approximated as: the identity, the
     // status, and the labels and annotations the applied object does not name.
     auto& bucket = objects_[type_id(type)];
@@ -336,7 +343,7 @@ class FakeClient final : public Client {
                         const DeleteOptions&) override {
     std::lock_guard lock(mu_);
     auto& w = log_write_locked("delete", type, ns, name);
-    if (auto e = injected_locked("delete")) return refused(w, *e);
+    if (auto e = write_refusal_locked("delete", type.kind)) return refused(w, *e);
     if (!objects_[type_id(type)].count(ns + "/" + name)) {
       return refused(w, common::make_error(common::ErrorCode::kNotFound, name));
     }
@@ -405,6 +412,11 @@ class FakeClient final : public Client {
     w.ok = false;
     return common::fail(std::move(e));
   }
+  std::optional<common::Error> write_refusal_locked(const std::string& verb, const std::string& kind) {
+    if (auto e = injected_locked(verb)) return e;
+    if (next_write_failure_ && kind != next_write_except_kind_) return std::exchange(next_write_failure_, std::nullopt);
+    return std::nullopt;
+  }
   std::optional<common::Error> injected_locked(const std::string& verb) {
     auto a = always_fail_.find(verb);
     if (a != always_fail_.end()) return a->second;
@@ -455,6 +467,8 @@ class FakeClient final : public Client {
   std::function<void()> before_update_;
   std::vector<WatchOptions> watch_calls_;
   std::vector<Write> writes_;
+  std::optional<common::Error> next_write_failure_;
+  std::string next_write_except_kind_;
   int list_calls_ = 0;
   int open_watches_ = 0;
 };

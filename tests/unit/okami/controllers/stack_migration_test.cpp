@@ -3,7 +3,9 @@
 // step (a fresh reconciler over the same cluster reaches the same end state as a run without one).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "okami/chroma/migration_acceptance.h"
@@ -78,17 +80,26 @@ class MigrationDriver {
   }
   // Reconciles one pass at a time until the migration has finished; `crash_at` restarts the
   // operator (new reconciler objects) right after that step was first recorded, `crash_always`
-  // before every pass. Returns what each pass left behind.
+  // before every pass. With refuse_each_step set, the apiserver refuses the first object write
+  // after each step was recorded (its effect); a pass that returns an error is retried, as the
+  // controller does. Returns what each successful pass left behind.
   std::vector<Snapshot> walk(const std::string& crash_at = "", bool crash_always = false) {
     std::vector<Snapshot> seen;
     std::string last;
-    for (int i = 0; i < 80 && !finished(); ++i) {
+    for (int i = 0; i < 120 && !finished(); ++i) {
       if (crash_always) h.restart();
       auto r = h.reconcile_stack();
-      EXPECT_TRUE(r) << r.error().describe();
-      if (!r) return seen;
+      if (!r) {
+        EXPECT_TRUE(refuse_each_step) << r.error().describe();
+        if (!refuse_each_step) return seen;
+        returned.push_back(r.error());
+        continue;
+      }
       seen.push_back(snapshot());
-      if (step() != last && step() == crash_at) h.restart();
+      if (step() != last) {
+        if (step() == crash_at) h.restart();
+        if (refuse_each_step && step() != "Done") h.client.fail_next_write(*refuse_each_step, "Event");
+      }
       last = step();
       if (!r->requeue_after() || *r->requeue_after() > std::chrono::milliseconds(100)) world_turn();
     }
@@ -99,6 +110,8 @@ class MigrationDriver {
     EXPECT_TRUE(h.settle_stack());
     return seen;
   }
+  std::optional<common::Error> refuse_each_step;
+  std::vector<common::Error> returned;  // the errors passes returned
   // The end state two runs must agree on.
   Json end_state() const {
     Json m = h.stack()["status"]["migration"];
@@ -109,7 +122,8 @@ class MigrationDriver {
                 {"statefulset", sts},
                 {"client", (*h.get(res::kDeployment, "okami-client"))["spec"]},
                 {"mark", snapshot().volume_mark},
-                {"ready", condition_of(h.stack(), "Ready")->status}};
+                {"ready", condition_of(h.stack(), "Ready")->status},
+                {"stalled", condition_of(h.stack(), "Stalled")->status}};
   }
 
   ReconcilerHarness& h;
@@ -232,6 +246,44 @@ TEST_F(StackMigrationTest, ReachesTheSameEndStateWithAFreshReconcilerForEveryPas
   EXPECT_EQ(restarted["ready"], "True");
   EXPECT_EQ(restarted["migration"]["step"], "Done");
 }
+
+// --- refused writes ----------------------------------------------------------------------------
+
+class StackMigrationRefusalTest : public StackMigrationTest,
+                                  public ::testing::WithParamInterface<common::ErrorCode> {};
+
+TEST_P(StackMigrationRefusalTest, AWriteRefusedAtEveryStepIsRetriedToTheSameEndState) {
+  const common::ErrorCode code = GetParam();
+  refuse_each_step = common::make_error(code, "refused by the test apiserver");
+  walk();
+  const Json after_refusals = end_state();
+  EXPECT_EQ(after_refusals["mark"], "chroma-1.0");
+  EXPECT_EQ(after_refusals["ready"], "True");
+  EXPECT_EQ(after_refusals["stalled"], "False");
+
+  int refused = 0;
+  for (const auto& w : h.client.writes()) refused += !w.ok && w.kind != "Event";
+  EXPECT_GE(refused, 6) << "one refusal at each step from Quiesce to RollClient";
+  if (code == common::ErrorCode::kForbidden) {
+    // Not an error to back off on: a Stalled condition names it, with an Event, and a retry.
+    EXPECT_TRUE(returned.empty()) << returned.front().describe();
+    const auto reasons = h.event_reasons();
+    EXPECT_NE(std::find(reasons.begin(), reasons.end(), "Forbidden"), reasons.end());
+  } else {
+    for (const auto& e : returned) EXPECT_EQ(e.code, code) << e.describe();
+  }
+
+  ReconcilerHarness other;
+  MigrationDriver clean(other);
+  clean.start();
+  clean.walk();
+  EXPECT_EQ(after_refusals, clean.end_state());
+}
+
+INSTANTIATE_TEST_SUITE_P(ByTheApiserver, StackMigrationRefusalTest,
+                         ::testing::Values(common::ErrorCode::kForbidden, common::ErrorCode::kInvalid,
+                                           common::ErrorCode::kConflict),
+                         [](const auto& info) { return std::string(common::to_string(info.param)); });
 
 }  // namespace
 }  // namespace okami::testing
