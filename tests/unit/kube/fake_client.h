@@ -99,6 +99,7 @@ class FakeClient final : public Client {
     std::string ns;
     std::string name;
     bool ok = true;
+    Json body;  // the object or patch sent (null for delete)
   };
 
   // --- server-side actions (what other actors do to the cluster) ---
@@ -260,7 +261,7 @@ class FakeClient final : public Client {
     Json obj = object;
     obj["metadata"]["namespace"] = ns;
     const std::string name = obj["metadata"].value("name", "");
-    auto& w = log_write_locked("create", type, ns, name);
+    auto& w = log_write_locked("create", type, ns, name, object);
     if (auto e = write_refusal_locked("create", type.kind)) return refused(w, *e);
     if (objects_[type_id(type)].count(ns + "/" + name)) {
       return refused(w, common::make_error(common::ErrorCode::kAlreadyExists, name + " already exists"));
@@ -277,7 +278,7 @@ class FakeClient final : public Client {
     if (hook) hook();
     std::lock_guard lock(mu_);
     const std::string name = object["metadata"].value("name", "");
-    auto& w = log_write_locked("update", type, ns, name);
+    auto& w = log_write_locked("update", type, ns, name, object);
     if (auto e = write_refusal_locked("update", type.kind)) return refused(w, *e);
     auto& bucket = objects_[type_id(type)];
     auto it = bucket.find(ns + "/" + name);
@@ -300,7 +301,7 @@ class FakeClient final : public Client {
                              const std::string& name, PatchType, const Json& patch,
                              const std::string&) override {
     std::lock_guard lock(mu_);
-    auto& w = log_write_locked("patch", type, ns, name);
+    auto& w = log_write_locked("patch", type, ns, name, patch);
     if (auto e = write_refusal_locked("patch", type.kind)) return refused(w, *e);
     auto& bucket = objects_[type_id(type)];
     auto it = bucket.find(ns + "/" + name);
@@ -321,7 +322,7 @@ class FakeClient final : public Client {
     std::lock_guard lock(mu_);
     Json obj = object;
     obj["metadata"]["namespace"] = ns;
-    auto& w = log_write_locked("apply", type, ns, obj["metadata"].value("name", ""));
+    auto& w = log_write_locked("apply", type, ns, obj["metadata"].value("name", ""), object);
     if (auto e = write_refusal_locked("apply", type.kind)) return refused(w, *e);
     // Server-side apply keeps what other field managers own; approximated as: the identity, the
     // status, and the labels and annotations the applied object does not name.
@@ -404,8 +405,8 @@ class FakeClient final : public Client {
 
  private:
   Write& log_write_locked(const std::string& verb, const ResourceType& type, const std::string& ns,
-                          const std::string& name) {
-    writes_.push_back(Write{verb, type.kind, ns, name, true});
+                          const std::string& name, const Json& body = Json()) {
+    writes_.push_back(Write{verb, type.kind, ns, name, true, body});
     return writes_.back();
   }
   static tl::unexpected<common::Error> refused(Write& w, common::Error e) {
