@@ -110,6 +110,26 @@ TEST(StackReconciler, AStackWaitingForItsWorkloadsCostsNoWriteOnceItsChildrenAre
   EXPECT_EQ(h.stack()["status"], before["status"]);
 }
 
+TEST(StackReconciler, AChromaThatStopsBeingReadyLosesItsRunningVersionAndCostsOneWrite) {
+  ReconcilerHarness h;
+  h.create_stack(new_stack());
+  ASSERT_TRUE(h.settle_stack());
+  h.run_workloads();
+  ASSERT_TRUE(h.settle_stack());
+  ASSERT_EQ(h.stack()["status"]["chroma"]["runningVersion"], "0.5.23");
+  // The Chroma pod goes unready.
+  Json sts = *h.get(res::kStatefulSet, "okami-chroma");
+  sts["status"]["readyReplicas"] = 0;
+  h.client.put(res::kStatefulSet, sts);
+  ASSERT_TRUE(h.reconcile_stack());
+  EXPECT_FALSE(h.stack()["status"]["chroma"].contains("runningVersion"))
+      << "status must not claim a Chroma runs: " << h.stack()["status"]["chroma"].dump();
+  // And once written, the status is not written again while nothing changes.
+  h.client.clear_writes();
+  ASSERT_TRUE(h.reconcile_stack());
+  EXPECT_TRUE(h.client.writes().empty()) << describe(h.client.writes());
+}
+
 TEST(StackReconciler, AChildChangedByHandIsAppliedBackAndOnlyThatOne) {
   ReconcilerHarness h;
   h.create_stack(new_stack());
