@@ -103,6 +103,39 @@ TEST_F(StackMigrationTest, StartsTheVerifyJobAgainstTheVerifiedBackupOnlyOnceThe
       << "compared against the signed checksum of OkamiBackup good";
 }
 
+TEST_F(StackMigrationTest, AWaitingStepCostsNoWriteWhileNothingChanges) {
+  // Quiesce waits for the writers to stop; the pods are left running.
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(h.reconcile_stack());
+  ASSERT_EQ(step(), "Quiesce");
+  h.client.clear_writes();
+  ASSERT_TRUE(h.reconcile_stack());
+  EXPECT_TRUE(h.client.writes().empty()) << h.client.writes().front().verb << " " << h.client.writes().front().kind;
+}
+
+TEST(StackMigrationFinalBackup, TakesAVerifiedFinalBackupOfTheQuiescedDataBeforeMarkingIt) {
+  ReconcilerHarness h;
+  MigrationDriver d(h);
+  Json s = new_stack();
+  s["spec"]["upgrade"] = {{"finalBackup", true}};
+  d.start(s);
+  std::vector<std::string> steps;
+  for (const auto& snap : d.walk()) {
+    if (!snap.step.empty() && (steps.empty() || steps.back() != snap.step)) steps.push_back(snap.step);
+  }
+  std::vector<std::string> want = kSteps;
+  want.insert(want.begin() + 1, "FinalBackup");
+  EXPECT_EQ(steps, want);
+  const std::string final_name = final_backup_name(kStack, kTarget);
+  auto final_backup = h.get(kOkamiBackupType, final_name);
+  ASSERT_TRUE(final_backup);
+  EXPECT_EQ((*final_backup)["status"]["phase"], "Verified");
+  EXPECT_EQ((*final_backup)["spec"]["quiesce"], false) << "the writers are already stopped";
+  // The new Chroma is checked against the final backup, the newest copy of the data.
+  auto job = h.get(res::kJob, jobs::migration_verify_job_name(kStack, kTarget));
+  ASSERT_TRUE(job);
+  EXPECT_NE((*job)["spec"]["template"]["spec"].dump().find(final_name), std::string::npos);
+}
+
 class StackMigrationCrashTest : public StackMigrationTest,
                                 public ::testing::WithParamInterface<std::string> {};
 
