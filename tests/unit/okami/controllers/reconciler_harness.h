@@ -200,7 +200,11 @@ class ReconcilerHarness {
     return r;
   }
 
-  Json create_stack(Json stack) { return client.put(kOkamiStackType, std::move(stack)); }
+  // The apiserver stamps creationTimestamp; the fake does not know the time, so the harness does.
+  Json create_stack(Json stack) {
+    stack["metadata"]["creationTimestamp"] = common::format_rfc3339(clock.wall_now());
+    return client.put(kOkamiStackType, std::move(stack));
+  }
   Json stack() const { return *client.object(kOkamiStackType, kNs, kStack); }
   // The user edits the stack: `patch` merged into it, generation bumped as the apiserver does.
   void edit_stack(const Json& patch) {
