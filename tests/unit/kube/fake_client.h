@@ -264,7 +264,8 @@ class FakeClient final : public Client {
     auto& w = log_write_locked("create", type, ns, name, object);
     if (auto e = write_refusal_locked("create", type.kind)) return refused(w, *e);
     if (objects_[type_id(type)].count(ns + "/" + name)) {
-      return refused(w, common::make_error(common::ErrorCode::kAlreadyExists, name + " already exists"));
+      return refused(
+          w, common::make_error(common::ErrorCode::kAlreadyExists, name + " already exists"));
     }
     return store_locked(type, std::move(obj));
   }
@@ -282,7 +283,8 @@ class FakeClient final : public Client {
     if (auto e = write_refusal_locked("update", type.kind)) return refused(w, *e);
     auto& bucket = objects_[type_id(type)];
     auto it = bucket.find(ns + "/" + name);
-    if (it == bucket.end()) return refused(w, common::make_error(common::ErrorCode::kNotFound, name));
+    if (it == bucket.end())
+      return refused(w, common::make_error(common::ErrorCode::kNotFound, name));
     const std::string want = object["metadata"].value("resourceVersion", "");
     if (!want.empty() && want != it->second["metadata"].value("resourceVersion", "")) {
       return refused(w, common::make_error(common::ErrorCode::kConflict,
@@ -305,13 +307,15 @@ class FakeClient final : public Client {
     if (auto e = write_refusal_locked("patch", type.kind)) return refused(w, *e);
     auto& bucket = objects_[type_id(type)];
     auto it = bucket.find(ns + "/" + name);
-    if (it == bucket.end()) return refused(w, common::make_error(common::ErrorCode::kNotFound, name));
+    if (it == bucket.end())
+      return refused(w, common::make_error(common::ErrorCode::kNotFound, name));
     // A metadata.uid in the patch is a precondition, as on the real apiserver.
     const std::string want_uid =
         patch.contains("metadata") ? patch["metadata"].value("uid", "") : std::string();
     if (!want_uid.empty() && want_uid != it->second["metadata"].value("uid", "")) {
-      return refused(w, common::make_error(common::ErrorCode::kConflict,
-                                           "Precondition failed: UID in precondition: " + want_uid));
+      return refused(w,
+                     common::make_error(common::ErrorCode::kConflict,
+                                        "Precondition failed: UID in precondition: " + want_uid));
     }
     Json obj = it->second;
     obj.merge_patch(patch);
@@ -413,9 +417,11 @@ class FakeClient final : public Client {
     w.ok = false;
     return common::fail(std::move(e));
   }
-  std::optional<common::Error> write_refusal_locked(const std::string& verb, const std::string& kind) {
+  std::optional<common::Error> write_refusal_locked(const std::string& verb,
+                                                    const std::string& kind) {
     if (auto e = injected_locked(verb)) return e;
-    if (next_write_failure_ && kind != next_write_except_kind_) return std::exchange(next_write_failure_, std::nullopt);
+    if (next_write_failure_ && kind != next_write_except_kind_)
+      return std::exchange(next_write_failure_, std::nullopt);
     return std::nullopt;
   }
   std::optional<common::Error> injected_locked(const std::string& verb) {

@@ -26,11 +26,12 @@ class BackupReconcilerTest : public ::testing::Test {
   Json create_backup(bool quiesce = true) {
     Json spec = {{"stackRef", kStack}};
     if (!quiesce) spec["quiesce"] = false;
-    return h.client.put(kOkamiBackupType,
-                        Json{{"apiVersion", names::kApiVersion},
-                             {"kind", "OkamiBackup"},
-                             {"metadata", {{"name", kBackup}, {"namespace", kNs}, {"generation", 1}}},
-                             {"spec", spec}});
+    return h.client.put(
+        kOkamiBackupType,
+        Json{{"apiVersion", names::kApiVersion},
+             {"kind", "OkamiBackup"},
+             {"metadata", {{"name", kBackup}, {"namespace", kNs}, {"generation", 1}}},
+             {"spec", spec}});
   }
   Json current() const { return *h.get(kOkamiBackupType, kBackup); }
   std::string phase() const { return current().value("status", Json::object()).value("phase", ""); }
@@ -46,7 +47,8 @@ class BackupReconcilerTest : public ::testing::Test {
     kube::ReconcileResult r = kube::Action::await_change();
     for (int i = 0; i < 10; ++i) {
       r = h.reconcile_backup(kBackup);
-      if (!r || !r->requeue_after() || *r->requeue_after() > std::chrono::milliseconds(100)) return r;
+      if (!r || !r->requeue_after() || *r->requeue_after() > std::chrono::milliseconds(100))
+        return r;
     }
     ADD_FAILURE() << "the backup did not settle";
     return r;
@@ -103,7 +105,8 @@ TEST_F(BackupReconcilerTest, AQuiescingBackupStopsTheClientFirstThenChroma) {
   auto r = h.reconcile_backup(kBackup);
   ASSERT_TRUE(r);
   EXPECT_EQ(*r->requeue_after(), h.backup_options.quiesce_poll);  // waits for the writers
-  EXPECT_NE(current()["status"]["message"].get<std::string>().find("pod(s) to stop"), std::string::npos);
+  EXPECT_NE(current()["status"]["message"].get<std::string>().find("pod(s) to stop"),
+            std::string::npos);
 
   ASSERT_TRUE(h.settle_stack());
   EXPECT_EQ(replicas(res::kDeployment, "okami-client"), 0);
@@ -152,7 +155,8 @@ TEST_F(BackupReconcilerTest, AnUnquiescedBackupArchivesBesideTheRunningChroma) {
   ASSERT_TRUE(h.get(res::kJob, archive_job()));
   EXPECT_EQ(replicas(res::kDeployment, "okami-client"), 1);
   // ReadWriteOnce: the archive pod must run on the Chroma pod's node.
-  EXPECT_TRUE((*h.get(res::kJob, archive_job()))["spec"]["template"]["spec"]["affinity"].contains("podAffinity"));
+  EXPECT_TRUE((*h.get(res::kJob, archive_job()))["spec"]["template"]["spec"]["affinity"].contains(
+      "podAffinity"));
 }
 
 TEST_F(BackupReconcilerTest, AnArchiveJobThatSucceedsWithoutAReportFailsTheBackupAfterTheGrace) {
@@ -172,7 +176,8 @@ TEST_F(BackupReconcilerTest, AFailingArchiveJobFailsTheBackupWithItsReportAndThe
   h.finish_job(archive_job(), false, R"({"message":"no space left on device"})", 1);
   ASSERT_TRUE(settle_backup());
   expect_failed("ArchiveFailed");
-  EXPECT_NE(current()["status"]["message"].get<std::string>().find("no space left"), std::string::npos);
+  EXPECT_NE(current()["status"]["message"].get<std::string>().find("no space left"),
+            std::string::npos);
   stack_turn();
   stack_turn();
   EXPECT_EQ(replicas(res::kDeployment, "okami-client"), 1);
@@ -197,7 +202,8 @@ TEST_F(BackupReconcilerTest, AFailingVerifyJobFailsTheBackupWithTheReasonItRepor
   h.finish_job(verify_job(), false, R"({"verified":false,"reason":"archive SHA-256 mismatch"})", 1);
   ASSERT_TRUE(settle_backup());
   expect_failed("VerificationFailed");
-  EXPECT_NE(current()["status"]["message"].get<std::string>().find("SHA-256 mismatch"), std::string::npos);
+  EXPECT_NE(current()["status"]["message"].get<std::string>().find("SHA-256 mismatch"),
+            std::string::npos);
 }
 
 TEST_F(BackupReconcilerTest, ABackupOfAStackThatDoesNotExistFails) {
@@ -221,28 +227,33 @@ TEST_F(BackupReconcilerTest, AJobWhosePodNeverStartsFailsTheBackupAndIsDeleted) 
   Json job = *h.get(res::kJob, archive_job());
   job["metadata"]["creationTimestamp"] = common::format_rfc3339(h.clock.wall_now());
   h.client.put(res::kJob, job);
-  h.client.put(res::kPod, Json{{"metadata",
-                                {{"namespace", kNs},
-                                 {"name", archive_job() + "-x"},
-                                 {"labels", {{"job-name", archive_job()},
-                                             {names::kLabelManagedBy, desired::kOperatorName}}}}},
-                               {"status",
-                                {{"phase", "Pending"},
-                                 {"containerStatuses",
-                                  Json::array({{{"state", {{"waiting", {{"reason", "ImagePullBackOff"}}}}}}})}}}});
+  h.client.put(
+      res::kPod,
+      Json{{"metadata",
+            {{"namespace", kNs},
+             {"name", archive_job() + "-x"},
+             {"labels",
+              {{"job-name", archive_job()}, {names::kLabelManagedBy, desired::kOperatorName}}}}},
+           {"status",
+            {{"phase", "Pending"},
+             {"containerStatuses",
+              Json::array({{{"state", {{"waiting", {{"reason", "ImagePullBackOff"}}}}}}})}}}});
   auto r = h.reconcile_backup(kBackup);
   ASSERT_TRUE(r);
-  EXPECT_EQ(*r->requeue_after(), h.backup_options.job_start_timeout);  // looks again when it runs out
+  EXPECT_EQ(*r->requeue_after(),
+            h.backup_options.job_start_timeout);  // looks again when it runs out
   h.clock.advance(h.backup_options.job_start_timeout);
   ASSERT_TRUE(settle_backup());
   expect_failed(kReasonJobNotStarted);
-  EXPECT_NE(current()["status"]["message"].get<std::string>().find("ImagePullBackOff"), std::string::npos);
+  EXPECT_NE(current()["status"]["message"].get<std::string>().find("ImagePullBackOff"),
+            std::string::npos);
   EXPECT_FALSE(h.get(res::kJob, archive_job()));
 }
 
 TEST_F(BackupReconcilerTest, AForbiddenJobCreateKeepsThePhaseAndRetriesOnItsPeriod) {
   create_backup(false);
-  h.client.fail_always("create", common::make_error(ErrorCode::kForbidden, "jobs.batch is forbidden"));
+  h.client.fail_always("create",
+                       common::make_error(ErrorCode::kForbidden, "jobs.batch is forbidden"));
   auto r = settle_backup();
   ASSERT_TRUE(r) << r.error().describe();
   EXPECT_EQ(*r->requeue_after(), h.backup_options.forbidden_retry);
@@ -255,7 +266,8 @@ TEST_F(BackupReconcilerTest, AForbiddenJobCreateKeepsThePhaseAndRetriesOnItsPeri
 
 TEST_F(BackupReconcilerTest, AConflictingStatusPatchIsRetriedWithoutLosingThePhase) {
   create_backup();
-  h.client.fail_next("patch", common::make_error(ErrorCode::kConflict, "the object has been modified"));
+  h.client.fail_next("patch",
+                     common::make_error(ErrorCode::kConflict, "the object has been modified"));
   auto r = h.reconcile_backup(kBackup);
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().retryable());

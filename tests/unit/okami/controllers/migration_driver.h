@@ -14,8 +14,8 @@
 namespace okami::testing {
 
 inline const std::string kTarget = "1.1.0";
-inline const std::vector<std::string> kSteps = {"Quiesce",     "MarkMigrating", "StartNewChroma", "Verify",
-                                         "MarkNewFormat", "RollClient",  "Done"};
+inline const std::vector<std::string> kSteps = {
+    "Quiesce", "MarkMigrating", "StartNewChroma", "Verify", "MarkNewFormat", "RollClient", "Done"};
 
 // What the cluster looks like right after one reconcile.
 struct Snapshot {
@@ -58,8 +58,9 @@ class MigrationDriver {
     s.chroma_version = sts["spec"]["template"]["metadata"]["labels"][names::kLabelVersion];
     s.chroma_replicas = sts["spec"].value("replicas", 1);
     s.client_replicas = (*h.get(res::kDeployment, "okami-client"))["spec"].value("replicas", 1);
-    s.volume_mark = (*h.get(res::kPersistentVolumeClaim, "okami-chroma-data"))["metadata"]["annotations"]
-                                                                               [names::kDataFormatAnnotation];
+    s.volume_mark =
+        (*h.get(res::kPersistentVolumeClaim,
+                "okami-chroma-data"))["metadata"]["annotations"][names::kDataFormatAnnotation];
     return s;
   }
   // The other actors take their turn: workloads converge, a running verify Job reports, a
@@ -72,11 +73,13 @@ class MigrationDriver {
       const Json labels = job["spec"]["template"]["metadata"].value("labels", Json::object());
       if (labels.value(names::kLabelComponent, "") == jobs::kMemoryResetComponent &&
           !job.value("status", Json::object()).contains("conditions")) {
-        h.finish_job(name, memory_reset_succeeds, memory_reset_succeeds ? "{}" : R"({"message":"disk full"})");
+        h.finish_job(name, memory_reset_succeeds,
+                     memory_reset_succeeds ? "{}" : R"({"message":"disk full"})");
       }
     }
     const std::string job = jobs::migration_verify_job_name(kStack, kTarget);
-    if (auto j = h.get(res::kJob, job); j && !j->value("status", Json::object()).contains("conditions")) {
+    if (auto j = h.get(res::kJob, job);
+        j && !j->value("status", Json::object()).contains("conditions")) {
       migration::MigrationResult r;
       r.checked_at = "2020-01-01T00:00:00Z";
       r.stack_uid = h.stack()["metadata"]["uid"];
@@ -109,7 +112,8 @@ class MigrationDriver {
       seen.push_back(snapshot());
       if (step() != last) {
         if (step() == crash_at) h.restart();
-        if (refuse_each_step && step() != "Done") h.client.fail_next_write(*refuse_each_step, "Event");
+        if (refuse_each_step && step() != "Done")
+          h.client.fail_next_write(*refuse_each_step, "Event");
       }
       last = step();
       if (!r->requeue_after() || *r->requeue_after() > std::chrono::milliseconds(100)) world_turn();
@@ -136,13 +140,17 @@ class MigrationDriver {
       };
       if (open(jobs::job_name(name, "archive"))) {
         h.finish_job(jobs::job_name(name, "archive"), true,
-                     Json{{"archive", {{"path", jobs::archive_path(name, uid)}, {"sha256", kArchiveSha}, {"sizeBytes", 4096}}},
+                     Json{{"archive",
+                           {{"path", jobs::archive_path(name, uid)},
+                            {"sha256", kArchiveSha},
+                            {"sizeBytes", 4096}}},
                           {"message", "archived"},
                           {"source", {{"dataFormat", "chroma-0.5"}, {"chromaVersion", "0.5.23"}}}}
                          .dump());
       }
       if (open(jobs::job_name(name, "verify"))) {
-        h.finish_job(jobs::job_name(name, "verify"), true, verify_report(h.stack()["metadata"]["uid"], kArchiveSha));
+        h.finish_job(jobs::job_name(name, "verify"), true,
+                     verify_report(h.stack()["metadata"]["uid"], kArchiveSha));
       }
       for (int i = 0; i < 6; ++i) (void)h.reconcile_backup(name);
     }

@@ -51,8 +51,8 @@ inline Json new_stack(const std::string& chroma = "0.5.23") {
 }
 
 inline std::optional<kube::Condition> condition_of(const Json& object, const std::string& type) {
-  return kube::find_condition(object.value("status", Json::object()).value("conditions", Json::array()),
-                              type);
+  return kube::find_condition(
+      object.value("status", Json::object()).value("conditions", Json::array()), type);
 }
 
 // What a verify Job reports in its termination message about an archive of `stack_uid`.
@@ -73,16 +73,20 @@ inline const std::string kArchiveSha = std::string(64, 'a');
 
 // An OkamiBackup of `stack` as the operator leaves it once verified: its result sealed with
 // `key` at `checked_at` (the harness key unless a test forges one).
-inline Json verified_backup(const Json& stack, const std::string& name, common::Clock::WallPoint checked_at,
-                            const std::string& key = kSigningKey, const std::string& data_format = "chroma-0.5") {
+inline Json verified_backup(const Json& stack, const std::string& name,
+                            common::Clock::WallPoint checked_at,
+                            const std::string& key = kSigningKey,
+                            const std::string& data_format = "chroma-0.5") {
   const std::string uid = "uid-backup-" + name;
   const std::string path = jobs::archive_path(name, uid);
   const std::string at = common::format_rfc3339(checked_at);
   BackupBinding binding{kNs, name, uid, path, kArchiveSha, stack["metadata"]["uid"]};
-  auto sealed = seal_backup_result(verify_report(binding.stack_uid, kArchiveSha, data_format), binding, at, key);
+  auto sealed = seal_backup_result(verify_report(binding.stack_uid, kArchiveSha, data_format),
+                                   binding, at, key);
   EXPECT_TRUE(sealed) << sealed.error().describe();
-  Json conditions = Json::array({{{"type", "Complete"}, {"status", "True"}, {"reason", "Verified"}},
-                                 {{"type", "Verified"}, {"status", "True"}, {"reason", "Verified"}}});
+  Json conditions =
+      Json::array({{{"type", "Complete"}, {"status", "True"}, {"reason", "Verified"}},
+                   {{"type", "Verified"}, {"status", "True"}, {"reason", "Verified"}}});
   return Json{{"apiVersion", names::kApiVersion},
               {"kind", "OkamiBackup"},
               {"metadata", {{"name", name}, {"namespace", kNs}, {"uid", uid}}},
@@ -92,7 +96,8 @@ inline Json verified_backup(const Json& stack, const std::string& name, common::
                 {"finishedAt", at},
                 {"archive", {{"path", path}, {"sha256", kArchiveSha}, {"sizeBytes", 4096}}},
                 {"verification",
-                 {{"checksum", kArchiveSha}, {"signature", sealed->signature},
+                 {{"checksum", kArchiveSha},
+                  {"signature", sealed->signature},
                   {"signedResult", backup::to_json(*sealed)}}},
                 {"conditions", conditions}}}};
 }
@@ -194,7 +199,8 @@ class ReconcilerHarness {
     kube::ReconcileResult r = kube::Action::await_change();
     for (int i = 0; i < limit; ++i) {
       r = reconcile_stack();
-      if (!r || !r->requeue_after() || *r->requeue_after() > std::chrono::milliseconds(100)) return r;
+      if (!r || !r->requeue_after() || *r->requeue_after() > std::chrono::milliseconds(100))
+        return r;
     }
     ADD_FAILURE() << "the stack did not settle within " << limit << " reconciles";
     return r;
@@ -249,8 +255,8 @@ class ReconcilerHarness {
 
   // The Job controller: `name` finished (Complete or Failed at the clock's time) and its pod
   // terminated with `report` as termination message.
-  void finish_job(const std::string& name, bool succeeded, const std::string& report, int exit_code = -1,
-                  const std::string& failed_reason = "BackoffLimitExceeded") {
+  void finish_job(const std::string& name, bool succeeded, const std::string& report,
+                  int exit_code = -1, const std::string& failed_reason = "BackoffLimitExceeded") {
     Json job = *get(res::kJob, name);
     const std::string now = common::format_rfc3339(clock.wall_now());
     job["status"] = {{"conditions", Json::array({{{"type", succeeded ? "Complete" : "Failed"},
@@ -274,14 +280,15 @@ class ReconcilerHarness {
                                                     {"uid", job["metadata"]["uid"]},
                                                     {"controller", true}}})}}},
                 {"spec", job["spec"]["template"]["spec"]}};
-    Json terminated = {{"exitCode", exit_code < 0 ? (succeeded ? 0 : 1) : exit_code}, {"message", report}};
+    Json terminated = {{"exitCode", exit_code < 0 ? (succeeded ? 0 : 1) : exit_code},
+                       {"message", report}};
     Json container = {{"name", "main"}, {"state", {{"terminated", terminated}}}};
     pod["status"] = {{"phase", succeeded ? "Succeeded" : "Failed"},
                      {"containerStatuses", Json::array({container})}};
     client.put(res::kPod, pod);
   }
 
-  // Counts of the write requests since the last clear_writes(), ignoring Events.
+  // The write requests since the last clear_writes(), but Events.
   std::vector<kube::testing::FakeClient::Write> object_writes() const {
     std::vector<kube::testing::FakeClient::Write> out;
     for (const auto& w : client.writes()) {
@@ -292,20 +299,17 @@ class ReconcilerHarness {
   // The reasons of the Events recorded so far, in order.
   std::vector<std::string> event_reasons() const {
     std::vector<std::string> out;
-    for (const auto& e : client.objects(kEventType())) out.push_back(e.value("reason", ""));
+    for (const auto& e : client.objects(res::kEvent)) out.push_back(e.value("reason", ""));
     return out;
   }
 
  private:
-  static const kube::ResourceType& kEventType() {
-    static const kube::ResourceType t = res::kEvent;
-    return t;
-  }
   void mirror(const kube::ResourceType& type, kube::Store& store, bool managed_only) {
     std::vector<Json> items;
     for (auto& obj : client.objects(type)) {
       const Json labels = obj["metadata"].value("labels", Json::object());
-      if (managed_only && labels.value(names::kLabelManagedBy, "") != desired::kOperatorName) continue;
+      if (managed_only && labels.value(names::kLabelManagedBy, "") != desired::kOperatorName)
+        continue;
       items.push_back(std::move(obj));
     }
     store.replace(std::move(items));

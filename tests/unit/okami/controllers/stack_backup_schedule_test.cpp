@@ -21,7 +21,8 @@ Json scheduled_stack() {
 std::vector<Json> scheduled_backups(const ReconcilerHarness& h) {
   std::vector<Json> out;
   for (const auto& b : h.client.objects(kOkamiBackupType)) {
-    if (b["metadata"].value("labels", Json::object()).value(kScheduledLabel, "") == "true") out.push_back(b);
+    if (b["metadata"].value("labels", Json::object()).value(kScheduledLabel, "") == "true")
+      out.push_back(b);
   }
   return out;
 }

@@ -20,7 +20,8 @@ Json stack_with_05_client() {
 }
 // The change to Chroma 1.1 with a chromadb 1.1 client (and the ollama package it needs).
 Json client_to_1x(bool approve_reset) {
-  Json edit = {{"spec", {{"client", {{"packages", {{"chromadb", "==1.1.0"}, {"ollama", "==0.4.4"}}}}}}}};
+  Json edit = {
+      {"spec", {{"client", {{"packages", {{"chromadb", "==1.1.0"}, {"ollama", "==0.4.4"}}}}}}}};
   if (approve_reset) edit["metadata"]["annotations"][names::kResetMemoriesAnnotation] = kToken;
   return edit;
 }
@@ -32,9 +33,13 @@ class StackMemoryResetTest : public ::testing::Test, public MigrationDriver {
   std::string reset_mark() const {
     auto pvc = h.get(res::kPersistentVolumeClaim, "okami-client-storage");
     if (!pvc) return "";
-    return (*pvc)["metadata"].value("annotations", Json::object()).value(names::kMemoriesResetAnnotation, "");
+    return (*pvc)["metadata"]
+        .value("annotations", Json::object())
+        .value(names::kMemoriesResetAnnotation, "");
   }
-  int client_replicas() const { return (*h.get(res::kDeployment, "okami-client"))["spec"].value("replicas", 1); }
+  int client_replicas() const {
+    return (*h.get(res::kDeployment, "okami-client"))["spec"].value("replicas", 1);
+  }
 
  private:
   ReconcilerHarness harness_;
@@ -47,8 +52,9 @@ TEST_F(StackMemoryResetTest, WithoutApprovalTheVectorScaleChangeBlocksTheUpgrade
   ASSERT_TRUE(blocked);
   EXPECT_EQ(blocked->status, "True");
   EXPECT_EQ(blocked->reason, "CompatibilityGateFailed");
-  EXPECT_NE(condition_of(h.stack(), "CompatibilityGate")->message.find("embedding-vector-scale-change"),
-            std::string::npos)
+  EXPECT_NE(
+      condition_of(h.stack(), "CompatibilityGate")->message.find("embedding-vector-scale-change"),
+      std::string::npos)
       << condition_of(h.stack(), "CompatibilityGate")->message;
   EXPECT_FALSE(h.get(res::kJob, reset_job()));
 }
@@ -63,9 +69,10 @@ TEST_F(StackMemoryResetTest, AnApprovedResetRunsWhileTheClientIsStoppedAndTheMig
     if (step_when_job_created.empty() && h.get(res::kJob, reset_job())) {
       step_when_job_created = step();
       const auto pods = h.client.objects(res::kPod);
-      job_with_client_running = client_replicas() > 0 || std::any_of(pods.begin(), pods.end(), [](const Json& p) {
-                                  return p["metadata"]["labels"].value(names::kLabelComponent, "") == "client";
-                                });
+      job_with_client_running =
+          client_replicas() > 0 || std::any_of(pods.begin(), pods.end(), [](const Json& p) {
+            return p["metadata"]["labels"].value(names::kLabelComponent, "") == "client";
+          });
       // The client may not start again before its memories are moved aside.
       EXPECT_EQ(reset_mark(), "");
     }
@@ -91,8 +98,8 @@ TEST_F(StackMemoryResetTest, AFailedResetJobKeepsTheClientStoppedAndSaysSoOnce) 
   EXPECT_EQ(step(), "Quiesce") << "the migration does not move past a failed reset";
   EXPECT_EQ(client_replicas(), 0);
   EXPECT_EQ(reset_mark(), "");
-  EXPECT_EQ((*h.get(res::kPersistentVolumeClaim, "okami-chroma-data"))["metadata"]["annotations"]
-                                                                     [names::kDataFormatAnnotation],
+  EXPECT_EQ((*h.get(res::kPersistentVolumeClaim,
+                    "okami-chroma-data"))["metadata"]["annotations"][names::kDataFormatAnnotation],
             "chroma-0.5");
   const auto reasons = h.event_reasons();
   EXPECT_EQ(std::count(reasons.begin(), reasons.end(), "MemoryResetFailed"), 1);

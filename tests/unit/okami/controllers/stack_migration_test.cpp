@@ -39,8 +39,8 @@ TEST_F(StackMigrationTest, TakesEveryStepInOrderAndEndsReadyOnTheNewFormat) {
   EXPECT_EQ(m["from"], "0.5.23");
   EXPECT_EQ(m["to"], kTarget);
   // The verify Job's report was signed by the operator for this very attempt.
-  auto accepted = accept_migration_result(m["verification"], kSigningKey, h.stack()["metadata"]["uid"],
-                                          m["attemptId"]);
+  auto accepted = accept_migration_result(m["verification"], kSigningKey,
+                                          h.stack()["metadata"]["uid"], m["attemptId"]);
   ASSERT_TRUE(accepted) << accepted.error().describe();
   EXPECT_TRUE(accepted->verified);
 }
@@ -89,8 +89,9 @@ TEST_F(StackMigrationTest, StartsTheVerifyJobAgainstTheVerifiedBackupOnlyOnceThe
     auto r = h.reconcile_stack();
     ASSERT_TRUE(r) << r.error().describe();
     const auto sts = *h.get(res::kStatefulSet, "okami-chroma");
-    const bool ready = sts.value("status", Json::object()).value("readyReplicas", 0) > 0 &&
-                       sts["spec"]["template"]["metadata"]["labels"][names::kLabelVersion] == kTarget;
+    const bool ready =
+        sts.value("status", Json::object()).value("readyReplicas", 0) > 0 &&
+        sts["spec"]["template"]["metadata"]["labels"][names::kLabelVersion] == kTarget;
     auto job = h.get(res::kJob, jobs::migration_verify_job_name(kStack, kTarget));
     if (job && !ready) job_seen_before_ready = true;
     if (!r->requeue_after() || *r->requeue_after() > std::chrono::milliseconds(100)) world_turn();
@@ -109,7 +110,8 @@ TEST_F(StackMigrationTest, AWaitingStepCostsNoWriteWhileNothingChanges) {
   ASSERT_EQ(step(), "Quiesce");
   h.client.clear_writes();
   ASSERT_TRUE(h.reconcile_stack());
-  EXPECT_TRUE(h.client.writes().empty()) << h.client.writes().front().verb << " " << h.client.writes().front().kind;
+  EXPECT_TRUE(h.client.writes().empty())
+      << h.client.writes().front().verb << " " << h.client.writes().front().kind;
 }
 
 TEST(StackMigrationFinalBackup, TakesAVerifiedFinalBackupOfTheQuiescedDataBeforeMarkingIt) {
@@ -120,7 +122,8 @@ TEST(StackMigrationFinalBackup, TakesAVerifiedFinalBackupOfTheQuiescedDataBefore
   d.start(s);
   std::vector<std::string> steps;
   for (const auto& snap : d.walk()) {
-    if (!snap.step.empty() && (steps.empty() || steps.back() != snap.step)) steps.push_back(snap.step);
+    if (!snap.step.empty() && (steps.empty() || steps.back() != snap.step))
+      steps.push_back(snap.step);
   }
   std::vector<std::string> want = kSteps;
   want.insert(want.begin() + 1, "FinalBackup");
@@ -199,9 +202,12 @@ TEST_P(StackMigrationRefusalTest, AWriteRefusedAtEveryStepIsRetriedToTheSameEndS
 }
 
 INSTANTIATE_TEST_SUITE_P(ByTheApiserver, StackMigrationRefusalTest,
-                         ::testing::Values(common::ErrorCode::kForbidden, common::ErrorCode::kInvalid,
+                         ::testing::Values(common::ErrorCode::kForbidden,
+                                           common::ErrorCode::kInvalid,
                                            common::ErrorCode::kConflict),
-                         [](const auto& info) { return std::string(common::to_string(info.param)); });
+                         [](const auto& info) {
+                           return std::string(common::to_string(info.param));
+                         });
 
 }  // namespace
 }  // namespace okami::testing

@@ -22,7 +22,8 @@ bool has_write(const std::vector<kube::testing::FakeClient::Write>& writes, cons
 
 std::string describe(const std::vector<kube::testing::FakeClient::Write>& writes) {
   std::string out;
-  for (const auto& w : writes) out += w.verb + " " + w.kind + " " + w.name + (w.ok ? "" : " (refused)") + "; ";
+  for (const auto& w : writes)
+    out += w.verb + " " + w.kind + " " + w.name + (w.ok ? "" : " (refused)") + "; ";
   return out;
 }
 
@@ -144,7 +145,8 @@ TEST(StackReconciler, AChildChangedByHandIsAppliedBackAndOnlyThatOne) {
   const auto writes = h.object_writes();
   EXPECT_TRUE(has_write(writes, "apply", "Deployment", "okami-client")) << describe(writes);
   EXPECT_FALSE(has_write(writes, "apply", "StatefulSet", "okami-chroma")) << describe(writes);
-  EXPECT_EQ((*h.get(res::kDeployment, "okami-client"))["spec"]["template"]["spec"]["containers"][0]["image"],
+  EXPECT_EQ((*h.get(res::kDeployment,
+                    "okami-client"))["spec"]["template"]["spec"]["containers"][0]["image"],
             "ghcr.io/okami/okami-client:1.0.0");
 }
 
@@ -157,9 +159,10 @@ TEST(StackReconciler, ASpecChangeWithinAFormatRollsChromaInPlace) {
   h.edit_stack({{"spec", {{"chroma", {{"version", "0.5.23"}}}}}});
   auto r = h.settle_stack();
   ASSERT_TRUE(r) << r.error().describe();
-  EXPECT_EQ((*h.get(res::kStatefulSet, "okami-chroma"))["spec"]["template"]["metadata"]["labels"]
-                                                       [names::kLabelVersion],
-            "0.5.23");
+  EXPECT_EQ(
+      (*h.get(res::kStatefulSet,
+              "okami-chroma"))["spec"]["template"]["metadata"]["labels"][names::kLabelVersion],
+      "0.5.23");
   EXPECT_FALSE(h.stack()["status"].contains("migration")) << h.stack()["status"].dump();
 }
 
@@ -192,8 +195,9 @@ TEST(StackReconciler, ASpecNoChildCanBeBuiltFromStallsWithInvalidSpec) {
 TEST(StackReconciler, AForbiddenApplyStallsWithTheRefusalAndRetriesOnItsPeriod) {
   ReconcilerHarness h;
   h.create_stack(new_stack());
-  h.client.fail_always("apply", common::make_error(ErrorCode::kForbidden,
-                                                   "statefulsets.apps is forbidden: User cannot create"));
+  h.client.fail_always("apply",
+                       common::make_error(ErrorCode::kForbidden,
+                                          "statefulsets.apps is forbidden: User cannot create"));
   auto r = h.settle_stack();
   ASSERT_TRUE(r) << "a refusal is reported, not returned: " << r.error().describe();
   ASSERT_TRUE(r->requeue_after());
@@ -230,7 +234,8 @@ TEST(StackReconciler, AnApplyTheApiserverFindsInvalidStallsWithInvalidSpec) {
 TEST(StackReconciler, AConflictOnTheStatusWriteIsReturnedForARetryAndTheNextPassSucceeds) {
   ReconcilerHarness h;
   h.create_stack(new_stack());
-  h.client.fail_next("patch", common::make_error(ErrorCode::kConflict, "the object has been modified"));
+  h.client.fail_next("patch",
+                     common::make_error(ErrorCode::kConflict, "the object has been modified"));
   kube::ReconcileResult first = kube::Action::await_change();
   // The first patch is the PVC's format mark or the status: either way an error comes back.
   for (int i = 0; i < 5 && first; ++i) first = h.reconcile_stack();
@@ -258,9 +263,10 @@ TEST(StackReconciler, ARefusedDataVolumeCreateLeavesNoWorkloadBehind) {
 TEST(StackReconciler, ANamespaceBeingDeletedIsNotReportedAsAMissingPermission) {
   ReconcilerHarness h;
   h.create_stack(new_stack());
-  h.client.fail_always("create", common::make_error(ErrorCode::kForbidden,
-                                                    "unable to create new content in namespace okami "
-                                                    "because it is being terminated"));
+  h.client.fail_always("create",
+                       common::make_error(ErrorCode::kForbidden,
+                                          "unable to create new content in namespace okami "
+                                          "because it is being terminated"));
   auto r = h.reconcile_stack();
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->requeue_after());

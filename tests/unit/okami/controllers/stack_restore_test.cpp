@@ -19,14 +19,18 @@ class StackRestoreTest : public ::testing::Test {
     h.run_workloads();
     ASSERT_TRUE(h.settle_stack());
   }
-  void restore_from(const std::string& backup) { h.edit_stack({{"spec", {{"restore", {{"fromBackup", backup}}}}}}); }
+  void restore_from(const std::string& backup) {
+    h.edit_stack({{"spec", {{"restore", {{"fromBackup", backup}}}}}});
+  }
   int replicas(const kube::ResourceType& type, const std::string& name) const {
     return (*h.get(type, name))["spec"].value("replicas", 1);
   }
   std::string mark(const std::string& pvc) const {
     auto p = h.get(res::kPersistentVolumeClaim, pvc);
     if (!p) return "<absent>";
-    return (*p)["metadata"].value("annotations", Json::object()).value(names::kDataFormatAnnotation, "");
+    return (*p)["metadata"]
+        .value("annotations", Json::object())
+        .value(names::kDataFormatAnnotation, "");
   }
   void expect_stalled(const std::string& reason) {
     auto r = h.settle_stack();
@@ -66,7 +70,8 @@ TEST_F(StackRestoreTest, RestoresAVerifiedBackupIntoAFreshVolumeOnlyOnceTheWrite
   ASSERT_TRUE(h.settle_stack());
   EXPECT_EQ(mark(kFreshVolume), "chroma-0.5");
   EXPECT_EQ(replicas(res::kStatefulSet, "okami-chroma"), 1);
-  EXPECT_NE((*h.get(res::kStatefulSet, "okami-chroma"))["spec"].dump().find(kFreshVolume), std::string::npos)
+  EXPECT_NE((*h.get(res::kStatefulSet, "okami-chroma"))["spec"].dump().find(kFreshVolume),
+            std::string::npos)
       << "Chroma runs on the restored volume";
   EXPECT_EQ(mark("okami-chroma-data"), "chroma-0.5") << "the old volume is kept as it was";
   h.run_workloads();
@@ -115,7 +120,8 @@ TEST_F(StackRestoreTest, AFailedRestoreJobStallsAndChromaStaysStopped) {
   auto stalled = condition_of(h.stack(), "Stalled");
   ASSERT_TRUE(stalled);
   EXPECT_EQ(stalled->reason, "RestoreFailed");
-  EXPECT_NE(stalled->message.find("delete job " + restore_job()), std::string::npos) << stalled->message;
+  EXPECT_NE(stalled->message.find("delete job " + restore_job()), std::string::npos)
+      << stalled->message;
   EXPECT_EQ(mark(kFreshVolume), "");
   EXPECT_EQ(replicas(res::kStatefulSet, "okami-chroma"), 0);
   EXPECT_EQ(replicas(res::kDeployment, "okami-client"), 0);

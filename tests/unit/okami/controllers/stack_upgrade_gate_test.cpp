@@ -43,12 +43,14 @@ std::string expect_blocked(ReconcilerHarness& h, const std::string& reason) {
   EXPECT_EQ((*h.get(res::kStatefulSet, "okami-chroma"))["spec"], sts_before["spec"]);
   EXPECT_EQ((*h.get(res::kPersistentVolumeClaim, "okami-chroma-data"))["metadata"]["annotations"],
             pvc_before["metadata"]["annotations"]);
-  EXPECT_FALSE(h.stack()["status"].contains("migration")) << h.stack()["status"]["migration"].dump();
+  EXPECT_FALSE(h.stack()["status"].contains("migration"))
+      << h.stack()["status"]["migration"].dump();
   const auto reasons = h.event_reasons();
   EXPECT_NE(std::find(reasons.begin(), reasons.end(), reason), reasons.end());
   // A held stack is not polled: it waits for a change (or the resync).
-  EXPECT_EQ(r ? r->requeue_after().value_or(std::chrono::milliseconds(0)) : std::chrono::milliseconds(0),
-            h.stack_options.resync);
+  EXPECT_EQ(
+      r ? r->requeue_after().value_or(std::chrono::milliseconds(0)) : std::chrono::milliseconds(0),
+      h.stack_options.resync);
   return blocked->message;
 }
 
