@@ -92,6 +92,15 @@ class FakeClient final : public Client {
     std::string event_type;
     Json object;
   };
+  // One write request a client made (create, update, patch, apply, delete), refused or not.
+  struct Write {
+    std::string verb;
+    std::string kind;
+    std::string ns;
+    std::string name;
+    bool ok = true;
+    Json body;  // the object or patch sent (null for delete)
+  };
 
   // --- server-side actions (what other actors do to the cluster) ---
 
@@ -126,7 +135,8 @@ class FakeClient final : public Client {
     kill_error_ = std::move(error);
     cv_.notify_all();
   }
-  // The next call of `verb` (get, list, watch, create, update) fails with `error`.
+  // The next call of `verb` (get, list, watch, create, update, patch, apply, delete) fails with
+  // `error`.
   void fail_next(const std::string& verb, common::Error error) {
     std::lock_guard lock(mu_);
     failures_[verb].push_back(std::move(error));
@@ -140,6 +150,13 @@ class FakeClient final : public Client {
       always_fail_.erase(verb);
     }
   }
+  // The next write request (create, update, patch, apply, delete) of any kind but `except_kind`
+  // fails with `error`.
+  void fail_next_write(common::Error error, std::string except_kind = "") {
+    std::lock_guard lock(mu_);
+    next_write_failure_ = std::move(error);
+    next_write_except_kind_ = std::move(except_kind);
+  }
   // When set, a watch returns cleanly once it has delivered every logged event (step tests).
   void set_watch_returns_when_idle(bool v) {
     std::lock_guard lock(mu_);
@@ -149,6 +166,25 @@ class FakeClient final : public Client {
   void set_before_update(std::function<void()> hook) {
     std::lock_guard lock(mu_);
     before_update_ = std::move(hook);
+  }
+
+  // Every write request since the last clear_writes(), in order.
+  std::vector<Write> writes() const {
+    std::lock_guard lock(mu_);
+    return writes_;
+  }
+  void clear_writes() {
+    std::lock_guard lock(mu_);
+    writes_.clear();
+  }
+  // The stored objects of one type (as a reflector would cache them: with kind and apiVersion).
+  std::vector<Json> objects(const ResourceType& type) const {
+    std::lock_guard lock(mu_);
+    std::vector<Json> out;
+    auto t = objects_.find(type_id(type));
+    if (t == objects_.end()) return out;
+    for (const auto& [key, obj] : t->second) out.push_back(obj);
+    return out;
   }
 
   std::uint64_t current_rv() const {
@@ -222,12 +258,14 @@ class FakeClient final : public Client {
   common::Result<Json> create(const ResourceType& type, const std::string& ns,
                               const Json& object) override {
     std::lock_guard lock(mu_);
-    if (auto e = injected_locked("create")) return common::fail(*e);
     Json obj = object;
     obj["metadata"]["namespace"] = ns;
     const std::string name = obj["metadata"].value("name", "");
+    auto& w = log_write_locked("create", type, ns, name, object);
+    if (auto e = write_refusal_locked("create", type.kind)) return refused(w, *e);
     if (objects_[type_id(type)].count(ns + "/" + name)) {
-      return common::fail(common::ErrorCode::kAlreadyExists, name + " already exists");
+      return refused(
+          w, common::make_error(common::ErrorCode::kAlreadyExists, name + " already exists"));
     }
     return store_locked(type, std::move(obj));
   }
@@ -240,16 +278,18 @@ class FakeClient final : public Client {
     }
     if (hook) hook();
     std::lock_guard lock(mu_);
-    if (auto e = injected_locked("update")) return common::fail(*e);
     const std::string name = object["metadata"].value("name", "");
+    auto& w = log_write_locked("update", type, ns, name, object);
+    if (auto e = write_refusal_locked("update", type.kind)) return refused(w, *e);
     auto& bucket = objects_[type_id(type)];
     auto it = bucket.find(ns + "/" + name);
-    if (it == bucket.end()) return common::fail(common::ErrorCode::kNotFound, name);
+    if (it == bucket.end())
+      return refused(w, common::make_error(common::ErrorCode::kNotFound, name));
     const std::string want = object["metadata"].value("resourceVersion", "");
     if (!want.empty() && want != it->second["metadata"].value("resourceVersion", "")) {
-      return common::fail(common::ErrorCode::kConflict,
-                          "the object has been modified; please apply your changes to the "
-                          "latest version and try again");
+      return refused(w, common::make_error(common::ErrorCode::kConflict,
+                                           "the object has been modified; please apply your "
+                                           "changes to the latest version and try again"));
     }
     Json obj = object;
     obj["metadata"]["namespace"] = ns;
@@ -263,10 +303,20 @@ class FakeClient final : public Client {
                              const std::string& name, PatchType, const Json& patch,
                              const std::string&) override {
     std::lock_guard lock(mu_);
-    if (auto e = injected_locked("patch")) return common::fail(*e);
+    auto& w = log_write_locked("patch", type, ns, name, patch);
+    if (auto e = write_refusal_locked("patch", type.kind)) return refused(w, *e);
     auto& bucket = objects_[type_id(type)];
     auto it = bucket.find(ns + "/" + name);
-    if (it == bucket.end()) return common::fail(common::ErrorCode::kNotFound, name);
+    if (it == bucket.end())
+      return refused(w, common::make_error(common::ErrorCode::kNotFound, name));
+    // A metadata.uid in the patch is a precondition, as on the real apiserver.
+    const std::string want_uid =
+        patch.contains("metadata") ? patch["metadata"].value("uid", "") : std::string();
+    if (!want_uid.empty() && want_uid != it->second["metadata"].value("uid", "")) {
+      return refused(w,
+                     common::make_error(common::ErrorCode::kConflict,
+                                        "Precondition failed: UID in precondition: " + want_uid));
+    }
     Json obj = it->second;
     obj.merge_patch(patch);
     return store_locked(type, std::move(obj));
@@ -276,14 +326,31 @@ class FakeClient final : public Client {
     std::lock_guard lock(mu_);
     Json obj = object;
     obj["metadata"]["namespace"] = ns;
+    auto& w = log_write_locked("apply", type, ns, obj["metadata"].value("name", ""), object);
+    if (auto e = write_refusal_locked("apply", type.kind)) return refused(w, *e);
+    // Server-side apply keeps what other field managers own; approximated as: the identity, the
+    // status, and the labels and annotations the applied object does not name.
+    auto& bucket = objects_[type_id(type)];
+    auto it = bucket.find(ns + "/" + obj["metadata"].value("name", ""));
+    if (it != bucket.end()) {
+      const Json& live = it->second;
+      obj["metadata"]["uid"] = live["metadata"].value("uid", "");
+      for (const char* field : {"labels", "annotations"}) {
+        Json merged = live["metadata"].value(field, Json::object());
+        merged.update(obj["metadata"].value(field, Json::object()));
+        if (!merged.empty()) obj["metadata"][field] = merged;
+      }
+      if (live.contains("status") && !obj.contains("status")) obj["status"] = live["status"];
+    }
     return store_locked(type, std::move(obj));
   }
   common::Status remove(const ResourceType& type, const std::string& ns, const std::string& name,
                         const DeleteOptions&) override {
     std::lock_guard lock(mu_);
-    if (auto e = injected_locked("delete")) return common::fail(*e);
+    auto& w = log_write_locked("delete", type, ns, name);
+    if (auto e = write_refusal_locked("delete", type.kind)) return refused(w, *e);
     if (!objects_[type_id(type)].count(ns + "/" + name)) {
-      return common::fail(common::ErrorCode::kNotFound, name);
+      return refused(w, common::make_error(common::ErrorCode::kNotFound, name));
     }
     erase_locked(type, ns, name);
     return common::ok();
@@ -341,6 +408,22 @@ class FakeClient final : public Client {
   }
 
  private:
+  Write& log_write_locked(const std::string& verb, const ResourceType& type, const std::string& ns,
+                          const std::string& name, const Json& body = Json()) {
+    writes_.push_back(Write{verb, type.kind, ns, name, true, body});
+    return writes_.back();
+  }
+  static tl::unexpected<common::Error> refused(Write& w, common::Error e) {
+    w.ok = false;
+    return common::fail(std::move(e));
+  }
+  std::optional<common::Error> write_refusal_locked(const std::string& verb,
+                                                    const std::string& kind) {
+    if (auto e = injected_locked(verb)) return e;
+    if (next_write_failure_ && kind != next_write_except_kind_)
+      return std::exchange(next_write_failure_, std::nullopt);
+    return std::nullopt;
+  }
   std::optional<common::Error> injected_locked(const std::string& verb) {
     auto a = always_fail_.find(verb);
     if (a != always_fail_.end()) return a->second;
@@ -390,6 +473,9 @@ class FakeClient final : public Client {
   bool return_when_idle_ = false;
   std::function<void()> before_update_;
   std::vector<WatchOptions> watch_calls_;
+  std::vector<Write> writes_;
+  std::optional<common::Error> next_write_failure_;
+  std::string next_write_except_kind_;
   int list_calls_ = 0;
   int open_watches_ = 0;
 };

@@ -399,7 +399,8 @@ kube::ReconcileResult StackReconciler::reconcile_stack(
                                     obs.client.exists ? obs.client.version : stack.spec.client.version);
     Json status = compute_status(old_status, si);
     if (status != old_status) {
-      if (auto s = write_status(raw, status); !s) return common::fail(s.error());
+      if (auto s = write_status(raw, with_removals(old_status, status)); !s)
+        return common::fail(s.error());
     }
     return Action::requeue(pi.probe_failure.empty() ? options_.step_poll : options_.resync);
   }
@@ -450,7 +451,8 @@ kube::ReconcileResult StackReconciler::reconcile_stack(
     if (is_ready && !was_ready) {
       event(raw, kube::EventType::kNormal, "Ready", kube::find_condition(status["conditions"], "Ready")->message);
     }
-    if (auto s = write_status(raw, status); !s) return common::fail(s.error());
+    if (auto s = write_status(raw, with_removals(old_status, status)); !s)
+      return common::fail(s.error());
   }
   const bool ready = kube::is_condition_true(status["conditions"], "Ready");
   if (take || reset_now) return Action::requeue(options_.step_poll);

@@ -39,6 +39,22 @@ inline std::map<std::string, std::string> packages_of(const v1alpha1::ClientPack
   return out;
 }
 
+// `to` as a JSON merge patch over `from`: a key `from` has and `to` dropped becomes null (at any
+// depth), so the patch removes it; everything else is `to` as it is. A merge patch of `to` alone
+// would leave a dropped key (a runningVersion of a workload no longer Ready) in place forever.
+inline Json with_removals(const Json& from, Json to) {
+  if (!from.is_object() || !to.is_object()) return to;
+  for (const auto& [key, old_value] : from.items()) {
+    auto it = to.find(key);
+    if (it == to.end()) {
+      to[key] = nullptr;
+    } else if (old_value.is_object() && it->is_object()) {
+      *it = with_removals(old_value, std::move(*it));
+    }
+  }
+  return to;
+}
+
 inline std::optional<common::Clock::WallPoint> parse_time(const std::string& s) {
   common::Clock::WallPoint t;
   if (s.empty() || !common::parse_rfc3339(s, &t)) return std::nullopt;
