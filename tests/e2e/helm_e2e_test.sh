@@ -141,7 +141,13 @@ helm_install_creates_the_operator() {
   expect_can "$OP_NS" "$FULL" watch okamistacks.okami.io all || return 1
   expect_can "$OP_NS" "$FULL" create statefulsets.apps default || return 1
   expect_can "$OP_NS" "$FULL" patch okamistacks.okami.io/status default || return 1
-  expect_can "$OP_NS" "$FULL" create roles.rbac.authorization.k8s.io default || return 1
+  # Jobs hold no API token: the operator grants no rights, so it creates no Role or RoleBinding.
+  expect_cannot "$OP_NS" "$FULL" create roles.rbac.authorization.k8s.io default || return 1
+  expect_cannot "$OP_NS" "$FULL" create rolebindings.rbac.authorization.k8s.io default || return 1
+  # Secrets: its own token Secret is created and deleted, the rest watched as metadata; never read.
+  expect_can "$OP_NS" "$FULL" create secrets default || return 1
+  expect_cannot "$OP_NS" "$FULL" get secrets default || return 1
+  expect_cannot "$OP_NS" "$FULL" update secrets default || return 1
   expect_can "$OP_NS" "$FULL" update leases.coordination.k8s.io "$OP_NS" || return 1
   expect_cannot "$OP_NS" "$FULL" delete persistentvolumeclaims default || return 1
   expect_cannot "$OP_NS" "$FULL" delete okamistacks.okami.io default || return 1
