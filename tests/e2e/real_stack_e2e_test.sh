@@ -176,7 +176,8 @@ EOF
 # backup of the adopted data, then becomes Verified; the migration check below uses it.
 adopted_0x_volume_with_a_1x_spec_stays_blocked() {
   k delete okamistack "$STACK" -n "$NS" --timeout=180s >/dev/null || return 1
-  wait_for "the stack's pods gone" 180 sh -c "[ -z \"\$($KUBE_BIN_DIR/kubectl get pods -n $NS -l okami.io/stack=$STACK -o name)\" ]" || return 1
+  # Its workloads' pods go (the finished backup Jobs' pods belong to their OkamiBackup and stay).
+  wait_for "the stack's pods gone" 180 sh -c "[ -z \"\$($KUBE_BIN_DIR/kubectl get pods -n $NS -l 'okami.io/stack=$STACK,app.kubernetes.io/component in (vector-store,model-server,client)' -o name)\" ]" || return 1
   k get pvc "$STACK-chroma-data" -n "$NS" >/dev/null || { echo "  the data volume went with its stack"; return 1; }
   k annotate pvc "$STACK-chroma-data" -n "$NS" okami.io/chroma-data-format- >/dev/null || return 1
   sed -e "s/namespace: okami$/namespace: $NS/" -e 's|^  client:$|&\n    healthCheck: {path: /healthz, port: 8080}|' \
