@@ -98,23 +98,11 @@ uint64_t vm_hwm_kib() {
   return 0;
 }
 
-class ObjectStoreTest : public ::testing::Test {
+class ObjectStoreTest : public okami::testing::S3ServerSuite<ObjectStoreTest, false> {
  protected:
-  static void SetUpTestSuite() {
-    auto server = S3Server::start(false);
-    if (!server) {
-      start_error_ = new std::string(server.error().describe());
-      return;
-    }
-    server_ = server->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
   void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "no S3 server for the object store tests: "
-                                << (start_error_ ? *start_error_ : "");
+    require_server();
+    if (HasFatalFailure()) return;
     config_ = server_->config();
     config_.prefix = okami::testing::unique_prefix("it");
     auto store = ObjectStore::open(config_, clock_);
@@ -143,15 +131,11 @@ class ObjectStoreTest : public ::testing::Test {
     EXPECT_NE(response->body.find("NoSuchUpload"), std::string::npos) << response->body;
   }
 
-  static S3Server* server_;
-  static std::string* start_error_;
   common::SystemClock clock_;
   ObjectStoreConfig config_;
   std::unique_ptr<ObjectStore> store_;
 };
 
-S3Server* ObjectStoreTest::server_ = nullptr;
-std::string* ObjectStoreTest::start_error_ = nullptr;
 
 TEST_F(ObjectStoreTest, PutsGetsHeadsListsAndDeletesObjects) {
   const std::string body = "manifest {\"files\": 3}\n";

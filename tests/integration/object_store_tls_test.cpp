@@ -15,36 +15,20 @@ namespace {
 using common::ErrorCode;
 using okami::testing::S3Server;
 
-class ObjectStoreTlsTest : public ::testing::Test {
+class ObjectStoreTlsTest : public okami::testing::S3ServerSuite<ObjectStoreTlsTest, true> {
  protected:
-  static void SetUpTestSuite() {
-    auto server = S3Server::start(true);
-    if (!server) {
-      start_error_ = new std::string(server.error().describe());
-      return;
-    }
-    server_ = server->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
   void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "no TLS S3 server for the object store tests: "
-                                << (start_error_ ? *start_error_ : "");
+    require_server();
+    if (HasFatalFailure()) return;
     config_ = server_->config();
     config_.prefix = okami::testing::unique_prefix("it-tls");
     config_.attempts = 1;
   }
 
-  static S3Server* server_;
-  static std::string* start_error_;
   common::SystemClock clock_;
   ObjectStoreConfig config_;
 };
 
-S3Server* ObjectStoreTlsTest::server_ = nullptr;
-std::string* ObjectStoreTlsTest::start_error_ = nullptr;
 
 TEST_F(ObjectStoreTlsTest, TheCaBundleVerifiesTheServer) {
   ASSERT_EQ(config_.endpoint.rfind("https://", 0), 0u) << config_.endpoint;

@@ -67,22 +67,11 @@ int run_operator(const std::vector<std::string>& args) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
 }
 
-class StoredBackupTest : public ::testing::Test {
+class StoredBackupTest : public okami::testing::S3ServerSuite<StoredBackupTest, false> {
  protected:
-  static void SetUpTestSuite() {
-    auto server = S3Server::start(false);
-    if (!server) {
-      start_error_ = new std::string(server.error().describe());
-      return;
-    }
-    server_ = server->release();
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
   void SetUp() override {
-    ASSERT_NE(server_, nullptr) << "no S3 server: " << (start_error_ ? *start_error_ : "");
+    require_server();
+    if (HasFatalFailure()) return;
     config_ = server_->config();
     config_.prefix = okami::testing::unique_prefix("stored") + "/";
     auto store = ObjectStore::open(config_, clock_);
@@ -141,8 +130,6 @@ class StoredBackupTest : public ::testing::Test {
     return args;
   }
 
-  static inline S3Server* server_ = nullptr;
-  static inline std::string* start_error_ = nullptr;
   common::SystemClock clock_;
   ObjectStoreConfig config_;
   std::unique_ptr<ObjectStore> store_;

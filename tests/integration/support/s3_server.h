@@ -4,6 +4,8 @@
 // cannot start fails the test with the script's own words; nothing is skipped.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <memory>
 #include <string>
 
@@ -31,5 +33,31 @@ class S3Server {
 
 // A key prefix no other test run uses: "<name>-<random hex>".
 std::string unique_prefix(const std::string& name);
+
+// The fixture base of a test suite that shares one server (Derived: the suite, for its own
+// server): started before the suite's first test, stopped after its last. A server that did not
+// start fails each test of the suite, in SetUp, with the reason (call require_server()).
+template <class Derived, bool kTls>
+class S3ServerSuite : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto server = S3Server::start(kTls);
+    if (!server) {
+      start_error_ = server.error().describe();
+      return;
+    }
+    server_ = server->release();
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  void require_server() const {
+    ASSERT_NE(server_, nullptr) << "no " << (kTls ? "TLS " : "") << "S3 server: " << start_error_;
+  }
+
+  static inline S3Server* server_ = nullptr;
+  static inline std::string start_error_;
+};
 
 }  // namespace okami::testing
