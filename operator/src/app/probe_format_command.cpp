@@ -21,8 +21,8 @@ Subcommand probe_format_command() {
             std::string report_file = "/dev/termination-log";
             desc.add_options()("help,h", "show this help")(
                 "data", po::value(&data)->required(), "Chroma persist dir (mounted read-only)")(
-                "report-file", po::value(&report_file)->default_value(report_file),
-                "where to write the report (the pod's terminationMessagePath)");
+                "termination-log", po::value(&report_file)->default_value(report_file),
+                "where to write the report (the pod's terminationMessagePath), as every Job command");
             po::variables_map vm;
             if (auto done = parse_or_help(desc, args, vm)) return *done;
             const chroma::ProbeReport report = chroma::probe_report(chroma::detect_data_format(data));
