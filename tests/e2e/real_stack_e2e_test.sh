@@ -173,7 +173,8 @@ EOF
 # mark is removed, and the stack comes back asking for Chroma 1.0.15 at once. The operator reads the
 # format from the data with a probe Job, marks the volume chroma-0.5 and blocks the upgrade until a
 # verified backup, and no 1.0.15 container ever starts on the volume. The README's next command, a
-# backup of the adopted data, then becomes Verified; the migration check below uses it.
+# backup of the adopted data, then becomes Verified (the migration check below uses it), and with a
+# 0.5.x spec again the adopted data runs as it is.
 adopted_0x_volume_with_a_1x_spec_stays_blocked() {
   k delete okamistack "$STACK" -n "$NS" --timeout=180s >/dev/null || return 1
   # Its workloads' pods go (the finished backup Jobs' pods belong to their OkamiBackup and stay).
@@ -210,6 +211,18 @@ for p in json.load(sys.stdin)["items"]:
   k wait -n "$NS" --for=condition=Verified "okamibackup/$BACKUP" --timeout=600s >/dev/null || {
     echo "  $BACKUP: $(k get okb "$BACKUP" -n "$NS" -o jsonpath='{.status.phase}: {.status.message}')"; return 1; }
   echo "  $BACKUP Verified: $(k get okb "$BACKUP" -n "$NS" -o jsonpath='{.status.archive.sizeBytes}') bytes"
+  # The README's other path: the adopted 0.5.x data with a 0.5.x spec runs as it is (the migration
+  # check below then moves it, client and memories included, to 1.x).
+  k patch okamistack "$STACK" -n "$NS" --type merge -p "{\"spec\":{
+    \"chroma\":{\"version\":\"$CHROMA_OLD_VERSION\"},
+    \"client\":{\"version\":\"1.0.0\",\"packages\":{
+      \"chromadb\":\"==0.5.23\",\"crewai\":\"==0.165.1\",\"crewai-tools\":\"==0.62.1\",\"ollama\":\"==0.4.4\"}}}}" >/dev/null || return 1
+  k wait -n "$NS" --for=condition=Ready "okamistack/$STACK" --timeout=300s >/dev/null || { echo "  $(cond Ready message)"; return 1; }
+  local port count
+  port="$(client_port)" || return 1
+  count="$(memory_count "$port")"
+  echo "  the adopted volume runs Chroma $(jp '{.status.chroma.runningVersion}'); memories the client reads: $count"
+  [ "$(jp '{.status.chroma.runningVersion}')" = "$CHROMA_OLD_VERSION" ] && [ "${count:-0}" -ge 3 ]
 }
 
 migration_to_chroma_1_runs_for_real() {
