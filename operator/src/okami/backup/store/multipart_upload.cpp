@@ -12,15 +12,6 @@ namespace {
 
 using common::ErrorCode;
 
-HttpRequest signed_request(std::string method, std::string url, std::string_view body) {
-  HttpRequest request;
-  request.method = std::move(method);
-  request.url = std::move(url);
-  request.body = body;
-  request.headers.emplace_back("x-amz-content-sha256", sha256_hex(body));
-  return request;
-}
-
 }  // namespace
 
 MultipartUpload::MultipartUpload(ObjectStore& store, std::string key, std::string upload_id,

@@ -11,16 +11,6 @@ namespace {
 
 using common::ErrorCode;
 
-HttpRequest make_request(std::string method, std::string url, std::string_view body = {}) {
-  HttpRequest request;
-  request.method = std::move(method);
-  request.url = std::move(url);
-  request.body = body;
-  // The payload hash is signed: the server rejects a body that does not match it.
-  request.headers.emplace_back("x-amz-content-sha256", sha256_hex(body));
-  return request;
-}
-
 }  // namespace
 
 common::Result<std::unique_ptr<ObjectStore>> ObjectStore::open(const ObjectStoreConfig& config,
@@ -95,7 +85,7 @@ common::Result<HttpResponse> ObjectStore::exchange_retried(std::string_view oper
 
 common::Result<ObjectInfo> ObjectStore::put(std::string_view key, std::string_view data) {
   if (auto st = validate_key(key); !st) return tl::unexpected(st.error());
-  HttpRequest request = make_request("PUT", object_url(config_, key), data);
+  HttpRequest request = signed_request("PUT", object_url(config_, key), data);
   request.headers.emplace_back("content-type", "application/octet-stream");
   auto response = exchange_retried("PUT", key, request);
   if (!response) return tl::unexpected(response.error());
@@ -104,7 +94,7 @@ common::Result<ObjectInfo> ObjectStore::put(std::string_view key, std::string_vi
 
 common::Result<ObjectInfo> ObjectStore::head(std::string_view key) {
   if (auto st = validate_key(key); !st) return tl::unexpected(st.error());
-  auto response = exchange_retried("HEAD", key, make_request("HEAD", object_url(config_, key)));
+  auto response = exchange_retried("HEAD", key, signed_request("HEAD", object_url(config_, key)));
   if (!response) return tl::unexpected(response.error());
   ObjectInfo info{std::string(key), 0, unquote_etag(response->header("etag"))};
   std::string length = response->header("content-length");
@@ -133,7 +123,7 @@ common::Result<ObjectInfo> ObjectStore::get(std::string_view key, const BodySink
   };
   std::string what = "GET " + display_url(config_, key);
   auto attempt = [&]() -> common::Result<ObjectInfo> {
-    HttpRequest request = make_request("GET", object_url(config_, key));
+    HttpRequest request = signed_request("GET", object_url(config_, key));
     request.sink = counting;
     request.on_headers = [&](const HttpResponse& r) {
       if (etag.empty()) etag = unquote_etag(r.header("etag"));
@@ -181,7 +171,7 @@ common::Result<std::vector<ObjectInfo>> ObjectStore::list(std::string_view prefi
     QueryParams query{{"list-type", "2"}, {"encoding-type", "url"}, {"prefix", wanted}};
     if (!token.empty()) query.emplace_back("continuation-token", token);
     auto response = exchange_retried("LIST", prefix,
-                                     make_request("GET", bucket_url(config_, std::move(query))));
+                                     signed_request("GET", bucket_url(config_, std::move(query))));
     if (!response) return tl::unexpected(response.error());
     auto page = parse_list_page(response->body);
     if (!page) {
@@ -206,7 +196,7 @@ common::Result<std::vector<ObjectInfo>> ObjectStore::list(std::string_view prefi
 
 common::Status ObjectStore::remove(std::string_view key) {
   if (auto st = validate_key(key); !st) return st;
-  auto response = exchange_retried("DELETE", key, make_request("DELETE", object_url(config_, key)));
+  auto response = exchange_retried("DELETE", key, signed_request("DELETE", object_url(config_, key)));
   if (!response) return tl::unexpected(response.error());
   return common::ok();
 }
@@ -216,7 +206,7 @@ common::Result<std::unique_ptr<MultipartUpload>> ObjectStore::begin_upload(std::
   if (auto st = validate_key(key); !st) return tl::unexpected(st.error());
   if (auto st = validate_part_size(part_size); !st) return tl::unexpected(st.error());
   // Retried: a lost response leaves at most an empty upload behind, which is never an object.
-  HttpRequest request = make_request("POST", object_url(config_, key, {{"uploads", ""}}));
+  HttpRequest request = signed_request("POST", object_url(config_, key, {{"uploads", ""}}));
   request.headers.emplace_back("content-type", "application/xml");
   auto response = exchange_retried("CreateMultipartUpload", key, request);
   if (!response) return tl::unexpected(response.error());

@@ -150,6 +150,15 @@ std::string sha256_hex(std::string_view data) {
   return out;
 }
 
+HttpRequest signed_request(std::string method, std::string url, std::string_view body) {
+  HttpRequest request;
+  request.method = std::move(method);
+  request.url = std::move(url);
+  request.body = body;
+  request.headers.emplace_back("x-amz-content-sha256", sha256_hex(body));
+  return request;
+}
+
 common::Error error_from_response(std::string_view operation, std::string_view url, long status,
                                   std::string_view body) {
   S3ErrorBody parsed = parse_error_body(body);

@@ -13,6 +13,7 @@
 #include "common/error.h"
 #include "common/result.h"
 #include "okami/backup/store/object_store_config.h"
+#include "okami/backup/store/s3_transport.h"
 
 namespace okami::backup {
 
@@ -52,6 +53,10 @@ std::string display_url(const ObjectStoreConfig& config, std::string_view key);
 
 // Lower-case hex SHA-256, the x-amz-content-sha256 of a payload.
 std::string sha256_hex(std::string_view data);
+
+// A request carrying its payload's SHA-256 (x-amz-content-sha256), which the signature covers:
+// the server rejects a body that does not match it.
+HttpRequest signed_request(std::string method, std::string url, std::string_view body = {});
 
 // The error for a non-2xx response: 403 → kForbidden, 401 → kUnauthorized, 404 → kNotFound,
 // 409/412 → kConflict, 408 → kTimeout, 429 and 503 SlowDown → kTooManyRequests, other 5xx →
