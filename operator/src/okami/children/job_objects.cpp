@@ -4,6 +4,8 @@
 #include <cctype>
 
 #include "okami/backup/manifest.h"
+#include "okami/backup/store/s3_protocol.h"
+#include "okami/backup/stored_backup.h"
 #include "okami/children/desired_state.h"
 #include "okami/children/object_builders.h"
 #include "okami/names.h"
@@ -106,7 +108,73 @@ Json job_labels(const v1alpha1::OkamiStack& stack, const char* component) {
   return l;
 }
 
+std::string text_or(const Json& j, const char* key, const char* fallback) {
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_string() || it->get<std::string>().empty()) return fallback;
+  return it->get<std::string>();
+}
+
+// The client's view of an objectStore object (no keys: the Job reads them from its Secret).
+backup::ObjectStoreConfig store_config(const Json& object_store) {
+  backup::ObjectStoreConfig c;
+  c.endpoint = text_or(object_store, "endpoint", "");
+  while (!c.endpoint.empty() && c.endpoint.back() == '/') c.endpoint.pop_back();
+  c.bucket = text_or(object_store, "bucket", "");
+  c.prefix = text_or(object_store, "prefix", "");
+  c.region = text_or(object_store, "region", "us-east-1");
+  return c;
+}
+
+// Points a Job's command at the stored backup: the --object-store-* flags and --backup-name, the
+// credentials Secret (and the CA bundle's) mounted read-only, readable by the Job's group only.
+// The operator never reads these Secrets; the kubelet mounts them for the pod.
+void use_store(const StoredLocation& stored, Json& args, Json& mounts, Json& volumes) {
+  const backup::ObjectStoreConfig c = store_config(stored.object_store);
+  const Json creds = stored.object_store.value("credentials", Json::object());
+  const std::string access = text_or(creds, "accessKeyIdKey", "accessKeyId");
+  const std::string secret = text_or(creds, "secretAccessKeyKey", "secretAccessKey");
+  const std::string dir = kObjectStoreCredentialsMount;
+  for (const std::string& a : {std::string("--object-store-endpoint"), c.endpoint, std::string("--object-store-bucket"),
+                               c.bucket, std::string("--object-store-region"), c.region,
+                               std::string("--object-store-access-key-file"), dir + "/" + access,
+                               std::string("--object-store-secret-key-file"), dir + "/" + secret}) {
+    args.push_back(a);
+  }
+  if (!c.prefix.empty()) {
+    args.push_back("--object-store-prefix");
+    args.push_back(c.prefix);
+  }
+  Json items = Json::array({{{"key", access}, {"path", access}}});
+  if (secret != access) items.push_back({{"key", secret}, {"path", secret}});
+  volumes.push_back({{"name", "object-store-credentials"},
+                     {"secret", {{"secretName", text_or(creds, "secretName", "")}, {"defaultMode", 0440}, {"items", items}}}});
+  mounts.push_back(mount("object-store-credentials", kObjectStoreCredentialsMount, true));
+  const Json ca = stored.object_store.value("caBundle", Json());
+  if (ca.is_object()) {
+    const std::string key = text_or(ca, "key", "ca.crt");
+    volumes.push_back({{"name", "object-store-ca"},
+                       {"secret", {{"secretName", text_or(ca, "secretName", "")},
+                                   {"defaultMode", 0444},
+                                   {"items", Json::array({{{"key", key}, {"path", key}}})}}}});
+    mounts.push_back(mount("object-store-ca", kObjectStoreCaMount, true));
+    args.push_back("--object-store-ca-file");
+    args.push_back(std::string(kObjectStoreCaMount) + "/" + key);
+  }
+  args.push_back("--backup-name");
+  args.push_back(stored.name);
+}
+
 }  // namespace
+
+std::string stored_backup_name(const std::string& backup_name, const std::string& backup_uid) {
+  return backup_name + "-" + backup_uid.substr(0, 8);
+}
+
+std::string archive_location(const BackupRef& backup) {
+  if (!backup.stored) return archive_path(backup.name, backup.uid);
+  return backup::display_url(store_config(backup.stored->object_store),
+                             backup::stored_archive_key(backup.stored->name, backup::Compression::kNone));
+}
 
 std::string job_name(const std::string& base, const std::string& suffix) {
   std::string name = base + "-" + suffix;
@@ -134,15 +202,25 @@ Json archive_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
   Json labels = job_labels(stack, kArchiveComponent);
   labels[kLabelBackup] = backup.name;
   Json args = Json::array({"backup", "--data", kChromaSourceMount, "--memory", kMemorySourceMount,
-                           "--out", archive_path(backup.name, backup.uid), "--stack-namespace",
-                           stack.metadata.namespace_, "--stack-name", stack.metadata.name,
-                           "--stack-uid", stack.metadata.uid, "--chroma-version", chroma_version});
+                           "--stack-namespace", stack.metadata.namespace_, "--stack-name",
+                           stack.metadata.name, "--stack-uid", stack.metadata.uid, "--chroma-version",
+                           chroma_version});
   Json mounts = Json::array({mount("chroma-data", kChromaSourceMount, true),
                              mount("client-storage", kMemorySourceMount, true),
                              mount("backups", kBackupsMount, false)});
   Json volumes = Json::array({volume_for_claim("chroma-data", desired::active_chroma_data_pvc(stack), true),
                               volume_for_claim("client-storage", names.client_storage_pvc, true),
                               volume_for_claim("backups", names.backup_pvc, false)});
+  if (backup.stored) {
+    // The archive streams into the store; only the database snapshot touches a disk, on the
+    // backups volume (sized for archives), never in the pod's small scratch space.
+    use_store(*backup.stored, args, mounts, volumes);
+    args.push_back("--temp-dir");
+    args.push_back(kBackupsMount);
+  } else {
+    args.push_back("--out");
+    args.push_back(archive_path(backup.name, backup.uid));
+  }
   Json j = job(job_name(backup.name, "archive"), stack, labels,
                owner_ref("OkamiBackup", backup.name, backup.uid), std::move(args), std::move(mounts),
                std::move(volumes), kArchiveDeadlineSeconds, settings);
@@ -160,11 +238,26 @@ Json verify_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
   const desired::ChildNames names(stack.metadata.name);
   Json labels = job_labels(stack, kVerifyComponent);
   labels[kLabelBackup] = backup.name;
-  Json args = Json::array({"verify-backup", "--archive", archive_path(backup.name, backup.uid),
-                           "--expect-sha256", backup.archive_sha256, "--expect-stack-uid",
-                           stack.metadata.uid});
-  Json mounts = Json::array({mount("backups", kBackupsMount, true)});
-  Json volumes = Json::array({volume_for_claim("backups", names.backup_pvc, true)});
+  Json args = Json::array({"verify-backup"});
+  Json mounts = Json::array();
+  Json volumes = Json::array();
+  if (backup.stored) {
+    use_store(*backup.stored, args, mounts, volumes);
+  } else {
+    args.push_back("--archive");
+    args.push_back(archive_path(backup.name, backup.uid));
+    mounts.push_back(mount("backups", kBackupsMount, true));
+    volumes.push_back(volume_for_claim("backups", names.backup_pvc, true));
+  }
+  // An imported backup has no checksum yet and is another stack's: the Job reports both.
+  if (!backup.archive_sha256.empty()) {
+    args.push_back("--expect-sha256");
+    args.push_back(backup.archive_sha256);
+  }
+  if (!backup.any_stack) {
+    args.push_back("--expect-stack-uid");
+    args.push_back(stack.metadata.uid);
+  }
   return job(job_name(backup.name, "verify"), stack, labels,
              owner_ref("OkamiBackup", backup.name, backup.uid), std::move(args), std::move(mounts),
              std::move(volumes), kVerifyDeadlineSeconds, settings,
@@ -176,10 +269,19 @@ Json archive_removal_job(const BackupRef& backup, const v1alpha1::OkamiStack& st
   const desired::ChildNames names(stack.metadata.name);
   Json labels = job_labels(stack, kArchiveRemovalComponent);
   labels[kLabelBackup] = backup.name;
-  Json args = Json::array({"remove-archive", "--backups", kBackupsMount, "--archive",
-                           archive_path(backup.name, backup.uid)});
-  Json mounts = Json::array({mount("backups", kBackupsMount, false)});
-  Json volumes = Json::array({volume_for_claim("backups", names.backup_pvc, false)});
+  Json args = Json::array({"remove-archive"});
+  Json mounts = Json::array();
+  Json volumes = Json::array();
+  if (backup.stored) {
+    use_store(*backup.stored, args, mounts, volumes);
+  } else {
+    for (const std::string& a : {std::string("--backups"), std::string(kBackupsMount), std::string("--archive"),
+                                 archive_path(backup.name, backup.uid)}) {
+      args.push_back(a);
+    }
+    mounts.push_back(mount("backups", kBackupsMount, false));
+    volumes.push_back(volume_for_claim("backups", names.backup_pvc, false));
+  }
   return job(job_name(backup.name, "remove"), stack, labels,
              owner_ref("OkamiBackup", backup.name, backup.uid), std::move(args), std::move(mounts),
              std::move(volumes), kArchiveRemovalDeadlineSeconds, settings);
@@ -198,11 +300,18 @@ Json migration_verify_job(const BackupRef& backup, const v1alpha1::OkamiStack& s
   labels[kLabelBackup] = backup.name;
   labels[names::kLabelVersion] = to_version;
   Json args = Json::array({"verify-migration", "--chroma-url", desired::chroma_endpoint(stack),
-                           "--archive", archive_path(backup.name, backup.uid), "--expect-sha256",
-                           backup.archive_sha256, "--expect-stack-uid", stack.metadata.uid,
-                           "--chroma-version", to_version});
-  Json mounts = Json::array({mount("backups", kBackupsMount, true)});
-  Json volumes = Json::array({volume_for_claim("backups", names.backup_pvc, true)});
+                           "--expect-sha256", backup.archive_sha256, "--expect-stack-uid",
+                           stack.metadata.uid, "--chroma-version", to_version});
+  Json mounts = Json::array();
+  Json volumes = Json::array();
+  if (backup.stored) {
+    use_store(*backup.stored, args, mounts, volumes);
+  } else {
+    args.push_back("--archive");
+    args.push_back(archive_path(backup.name, backup.uid));
+    mounts.push_back(mount("backups", kBackupsMount, true));
+    volumes.push_back(volume_for_claim("backups", names.backup_pvc, true));
+  }
   return job(migration_verify_job_name(stack.metadata.name, to_version), stack, labels,
              owner_ref(v1alpha1::kOkamiStackKind, stack.metadata.name, stack.metadata.uid),
              std::move(args), std::move(mounts), std::move(volumes),
@@ -218,14 +327,19 @@ Json restore_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
   const desired::ChildNames names(stack.metadata.name);
   Json labels = job_labels(stack, kRestoreComponent);
   labels[kLabelBackup] = backup.name;
-  Json args = Json::array({"restore", "--archive", archive_path(backup.name, backup.uid),
-                           "--target", kRestoreTargetMount, "--expect-sha256",
+  Json args = Json::array({"restore", "--target", kRestoreTargetMount, "--expect-sha256",
                            backup.archive_sha256, "--expect-stack-uid", backup.stack_uid,
                            "--expect-format", backup.data_format});
-  Json mounts = Json::array({mount("backups", kBackupsMount, true),
-                             mount("target", kRestoreTargetMount, false)});
-  Json volumes = Json::array({volume_for_claim("backups", names.backup_pvc, true),
-                              volume_for_claim("target", desired::active_chroma_data_pvc(stack), false)});
+  Json mounts = Json::array({mount("target", kRestoreTargetMount, false)});
+  Json volumes = Json::array({volume_for_claim("target", desired::active_chroma_data_pvc(stack), false)});
+  if (backup.stored) {
+    use_store(*backup.stored, args, mounts, volumes);
+  } else {
+    args.push_back("--archive");
+    args.push_back(archive_path(backup.name, backup.uid));
+    mounts.push_back(mount("backups", kBackupsMount, true));
+    volumes.push_back(volume_for_claim("backups", names.backup_pvc, true));
+  }
   return job(restore_job_name(stack.metadata.name, backup.name), stack, labels,
              owner_ref(v1alpha1::kOkamiStackKind, stack.metadata.name, stack.metadata.uid),
              std::move(args), std::move(mounts), std::move(volumes), kRestoreDeadlineSeconds,

@@ -71,6 +71,20 @@ std::string job_name(const std::string& base, const std::string& suffix);
 // Where the archive of `backup` (name, uid) lives inside the backups volume.
 std::string archive_path(const std::string& backup_name, const std::string& backup_uid);
 
+// A backup kept in an S3-compatible object store (spec.backup.objectStore) instead of on the
+// stack's backups volume: its objects are <prefix>/<name>/archive.tar and <name>/manifest.json
+// (okami/backup/stored_backup.h).
+struct StoredLocation {
+  // The objectStore object (endpoint, bucket, prefix, region, credentials, caBundle) as the stack
+  // declared it when the backup was taken: status.archive.objectStore keeps it, so a later change
+  // of the stack's store never moves an existing backup.
+  Json object_store;
+  std::string name;  // the stored backup's name
+};
+
+// The name a stack's backup gets in the store: "<backup>-<first 8 of its UID>", like its file.
+std::string stored_backup_name(const std::string& backup_name, const std::string& backup_uid);
+
 // The OkamiBackup as the Job builders need it.
 struct BackupRef {
   std::string name{};
@@ -79,7 +93,21 @@ struct BackupRef {
   int64_t archive_bytes = 0;   // status.archive.sizeBytes: sizes the verify Job's scratch space
   std::string stack_uid{};     // signed: the stack the archive must come from (restore)
   std::string data_format{};   // signed: the data format the archive must hold (restore)
+  // An imported backup (spec.fromObjectStore): verify expects no stack and no checksum; it
+  // reports the stack and checksum it finds, and the restore decides whether a foreign stack's
+  // data is welcome (spec.restore.allowForeignStack).
+  bool any_stack = false;
+  std::optional<StoredLocation> stored{};  // unset: the archive is a file on the backups volume
 };
+
+// Where the archive is, as status.archive.path records it and the signed result binds it: its path
+// on the backups volume, or its URL in the store (<endpoint>/<bucket>/<prefix>/<name>/archive.tar,
+// what the archive Job reports).
+std::string archive_location(const BackupRef& backup);
+
+// Where the Jobs find the object store's keys and CA bundle (Secret volumes, read-only).
+inline constexpr const char* kObjectStoreCredentialsMount = "/var/run/okami/object-store/credentials";
+inline constexpr const char* kObjectStoreCaMount = "/var/run/okami/object-store/ca";
 
 // Scratch space a verify Job gets for its copy of the archived database (never larger than the
 // archive): the archive's size plus a margin, at least 256 MiB. Bytes.

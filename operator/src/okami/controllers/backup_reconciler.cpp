@@ -69,6 +69,15 @@ BackupStep next_backup_step(const BackupProgress& f) {
             "the operator has no backup signing key (--backup-key-file), so no verification "
             "result could be trusted"};
   }
+  if (f.imported && (f.phase.empty() || f.phase == phase::kPending)) {
+    if (!f.has_store) {
+      return {K::kFail, "", "ObjectStoreNotConfigured",
+              "spec.fromObjectStore imports a stored backup, but the stack declares no "
+              "spec.backup.objectStore to read it from"};
+    }
+    return {K::kSetPhase, phase::kVerifying, "",
+            "verifying the stored backup, read back from the object store"};
+  }
   if (f.phase.empty() || f.phase == phase::kPending) {
     return f.quiesce ? BackupStep{K::kSetPhase, phase::kQuiescing, "",
                                   "scaling the client, then Chroma, to zero"}
@@ -112,6 +121,18 @@ BackupStep next_backup_step(const BackupProgress& f) {
     }
   }
   return {K::kFail, "", "UnknownPhase", "status.phase '" + f.phase + "' is not one the operator sets"};
+}
+
+jobs::BackupRef backup_ref(const Json& okami_backup) {
+  const Json& meta = okami_backup["metadata"];
+  jobs::BackupRef ref{str(meta, "name"), str(meta, "uid")};
+  const Json archive = okami_backup.value("status", Json::object()).value("archive", Json::object());
+  const Json store = archive.value("objectStore", Json());
+  if (store.is_object() && !str(archive, "storedName").empty()) {
+    ref.stored = jobs::StoredLocation{store, str(archive, "storedName")};
+  }
+  ref.archive_bytes = archive.value("sizeBytes", int64_t{0});
+  return ref;
 }
 
 std::string final_backup_name(const std::string& stack, const std::string& to_version) {
@@ -264,6 +285,8 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
   const int64_t generation = raw["metadata"].value("generation", int64_t{0});
   Json conditions = status.value("conditions", Json::array());
 
+  // An imported backup's verify report: the archive and source it read from the stored manifest.
+  std::optional<Json> verify_report;
   auto finish = [&](bool verified, const std::string& reason, const std::string& message,
                     const backup::VerificationResult* signed_result = nullptr) -> kube::ReconcileResult {
     Json st = {{"phase", verified ? phase::kVerified : phase::kFailed},
@@ -277,6 +300,14 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
                             {"collectionsMatch", r.collections_match},
                             {"signature", r.signature},
                             {"signedResult", backup::to_json(r)}};
+      if (verify_report) {
+        // An imported backup learns its archive and source from the store's manifest.
+        st["archive"] = {{"sha256", r.archive_sha256}};
+        if (verify_report->value("archiveSize", Json()).is_number_integer()) {
+          st["archive"]["sizeBytes"] = (*verify_report)["archiveSize"];
+        }
+        if (verify_report->value("source", Json()).is_object()) st["source"] = (*verify_report)["source"];
+      }
     }
     kube::set_condition(conditions, "Complete", "True", reason, message, generation, now);
     kube::set_condition(conditions, "Verified", verified ? "True" : "False", reason, message, generation, now);
@@ -301,6 +332,11 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
     if (auto s = v1alpha1::OkamiStack::load(*stack_json)) stack = std::move(*s);
   }
   f.stack_exists = stack.has_value();
+  const Json import_from = raw["spec"].value("fromObjectStore", Json());
+  f.imported = import_from.is_object();
+  const Json stack_store =
+      stack_json ? (*stack_json)["spec"].value("backup", Json::object()).value("objectStore", Json()) : Json();
+  f.has_store = stack_store.is_object();
   f.quiesce = backup.quiesce();
   f.has_key = !options_.signing_key.empty();
   f.archive_reported = !str(status.value("archive", Json::object()), "sha256").empty();
@@ -309,10 +345,18 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
     const StackObservation obs = observe_stack(stores_.stack, *stack, stack->spec.chroma.version);
     f.writer_pods = obs.chroma_pods + obs.client_pods;
   }
-  jobs::BackupRef bref{ref.name, backup.metadata.uid};
+  jobs::BackupRef bref = backup_ref(raw);
   const Json status_archive = status.value("archive", Json::object());
   bref.archive_sha256 = str(status_archive, "sha256");
-  bref.archive_bytes = status_archive.value("sizeBytes", int64_t{0});
+  bref.any_stack = f.imported;
+  // Where a new backup's archive goes: the stack's object store when it declares one, recorded
+  // in status.archive before any Job runs, so the backup stays where it went.
+  jobs::BackupRef target = bref;
+  if (f.has_store) {
+    target.stored = jobs::StoredLocation{
+        stack_store, f.imported ? str(import_from, "backupName") : jobs::stored_backup_name(ref.name, backup.metadata.uid)};
+  }
+
   const std::string archive_name = jobs::job_name(ref.name, "archive");
   const std::string verify_name = jobs::job_name(ref.name, "verify");
   // The archive Job's report, read from its pod (the Job holds no token to write anything).
@@ -363,8 +407,18 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
                                          bref.archive_sha256) {
           f.acceptance_error = "status.archive.sha256 differs from the checksum the archive Job reported";
         } else {
-          BackupBinding binding{ref.ns, ref.name, backup.metadata.uid, jobs::archive_path(ref.name, backup.metadata.uid),
+          BackupBinding binding{ref.ns, ref.name, backup.metadata.uid, jobs::archive_location(bref),
                                 bref.archive_sha256, stack->metadata.uid};
+          if (f.imported) {
+            // Whose data and which archive is what the import finds out: the signed result
+            // records both, and a restore decides whether another stack's data is welcome.
+            const Json r = Json::parse(report->message, nullptr, false);
+            if (r.is_object()) {
+              binding.archive_sha256 = str(r, "archiveSha256");
+              binding.stack_uid = str(r, "stackUid");
+              verify_report = r;
+            }
+          }
           if (auto sealed = seal_backup_result(report->message, binding, now_text, options_.signing_key); !sealed) {
             f.acceptance_error = sealed.error().message;
           } else {
@@ -384,7 +438,7 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
       archive_report->value("exitCode", -1) == 0 && f.archive_job &&
       f.archive_job->phase == jobs::JobState::Phase::kSucceeded) {
     const Json a = archive_report->value("archive", Json::object());
-    if (str(a, "path") == jobs::archive_path(ref.name, backup.metadata.uid) && !str(a, "sha256").empty() &&
+    if (str(a, "path") == jobs::archive_location(bref) && !str(a, "sha256").empty() &&
         a.value("sizeBytes", Json()).is_number_integer()) {
       Json st = {{"archive", {{"path", str(a, "path")}, {"sha256", str(a, "sha256")}, {"sizeBytes", a["sizeBytes"]}}},
                  {"message", str(*archive_report, "message")}};
@@ -431,9 +485,15 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
         kube::set_condition(conditions, "Verified", "False", "InProgress", step.message, generation, now);
         st["conditions"] = conditions;
       }
-      if (step.phase == phase::kArchiving) {
-        st["archive"] = {{"pvc", desired::ChildNames(stack->metadata.name).backup_pvc},
-                         {"path", jobs::archive_path(ref.name, backup.metadata.uid)}};
+      if (step.phase == phase::kArchiving || (f.imported && step.phase == phase::kVerifying)) {
+        if (target.stored) {
+          st["archive"] = {{"objectStore", target.stored->object_store},
+                           {"storedName", target.stored->name},
+                           {"path", jobs::archive_location(target)}};
+        } else {
+          st["archive"] = {{"pvc", desired::ChildNames(stack->metadata.name).backup_pvc},
+                           {"path", jobs::archive_path(ref.name, backup.metadata.uid)}};
+        }
       }
       if (auto s = patch_status(raw, st); !s) return common::fail(s.error());
       spdlog::info("OkamiBackup {}/{}: {} ({})", ref.ns, ref.name, step.phase, step.message);

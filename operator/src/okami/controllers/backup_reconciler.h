@@ -45,6 +45,9 @@ struct BackupProgress {
   bool quiesce = true;
   bool stack_exists = false;
   bool has_key = false;
+  // spec.fromObjectStore: the backup exists in the store already; it is only verified from there.
+  bool imported = false;
+  bool has_store = false;  // the stack declares spec.backup.objectStore
   int writer_pods = 0;  // client and Chroma pods of the stack still running
   std::optional<jobs::JobState> archive_job;
   bool archive_reported = false;  // status.archive.sha256 present
@@ -70,6 +73,10 @@ struct BackupStep {
 inline constexpr const char* kReasonJobNotStarted = "JobNotStarted";
 inline constexpr const char* kReasonJobDeadlineExceeded = "JobDeadlineExceeded";
 BackupStep next_backup_step(const BackupProgress& facts);
+
+// The OkamiBackup's name, UID and archive location as the Job builders need them: a stored backup
+// when status.archive has objectStore and storedName, else a file on the backups volume.
+jobs::BackupRef backup_ref(const kube::Json& okami_backup);
 
 class BackupReconciler final : public kube::Reconciler {
  public:

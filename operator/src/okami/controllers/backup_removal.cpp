@@ -93,12 +93,12 @@ kube::ReconcileResult BackupReconciler::reconcile_deletion(const Json& raw, cons
     case K::kWait:
       return f.removal_job ? Action::requeue(std::chrono::seconds(1)) : Action::await_change();
     case K::kCreateJob: {
-      jobs::BackupRef bref{ref.name, uid};
+      const jobs::BackupRef bref = backup_ref(raw);
       if (auto s = create_job(jobs::archive_removal_job(bref, *stack, options_.job_settings)); !s) {
         return common::fail(s.error());
       }
       (void)events_.record(raw, kube::EventType::kNormal, "RemovingArchive", "Backup",
-                           "Created Job " + removal_name + " to remove " + jobs::archive_path(ref.name, uid));
+                           "Created Job " + removal_name + " to remove " + jobs::archive_location(bref));
       return Action::await_change();
     }
     case K::kRelease:

@@ -241,14 +241,12 @@ Result<bool> StackReconciler::perform_step(const Json& raw, const v1alpha1::Okam
       if (b == nullptr) return false;
       auto backup_json = stores_.backups->get(ns, b->name);
       if (!backup_json) return false;
-      jobs::BackupRef bref{b->name, str((*backup_json)["metadata"], "uid")};
+      jobs::BackupRef bref = backup_ref(*backup_json);
       // Compared against the archive as verified: the signed checksum, never a sidecar file.
       if (!signature_check_) return false;
       auto signed_backup = signature_check_(*backup_json);
       if (!signed_backup) return false;
       bref.archive_sha256 = signed_backup->archive_sha256;
-      bref.archive_bytes = (*backup_json).value("status", Json::object()).value("archive", Json::object())
-                               .value("sizeBytes", int64_t{0});
       if (auto s = remove_legacy_job_identity(client_, stores_.secrets, ns); !s) return common::fail(s.error());
       Json j = jobs::migration_verify_job(bref, stack, stack.spec.chroma.version, options_.job_settings);
       auto r = client_.create(res::kJob, ns, j);

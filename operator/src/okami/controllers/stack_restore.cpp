@@ -57,9 +57,18 @@ std::optional<kube::ReconcileResult> StackReconciler::reconcile_restore(
                   "spec.restore.fromBackup names OkamiBackup '" + name + "', which does not exist");
   }
   const upgrade::BackupFacts b = backup_facts(stack, *backup);
-  if (!b.belongs_to_stack) {
+  // Another stack's data (another UID: the stack was restored into a new namespace or cluster
+  // from the object store) only when the admin says so, and only through an OkamiBackup made for
+  // this stack (spec.stackRef), verified and signed here.
+  const bool made_for_stack = str((*backup).value("spec", Json::object()), "stackRef") == stack.metadata.name;
+  const bool allow_foreign =
+      raw["spec"].value("restore", Json::object()).value("allowForeignStack", false) && made_for_stack;
+  if (!b.belongs_to_stack && !allow_foreign) {
     return report(true, "RestoreBackupForOtherStack",
-                  "OkamiBackup '" + name + "' was taken from another stack");
+                  "OkamiBackup '" + name + "' was taken from another stack" +
+                      (made_for_stack ? " (another UID): to restore it into this stack, set "
+                                        "spec.restore.allowForeignStack: true"
+                                      : ""));
   }
   if (!b.verified || !b.signature_valid) {
     return report(true, "RestoreBackupNotVerified",
@@ -107,7 +116,7 @@ std::optional<kube::ReconcileResult> StackReconciler::reconcile_restore(
     if (!signed_backup) {
       return report(true, "RestoreBackupNotVerified", "OkamiBackup '" + name + "' has no signed result");
     }
-    jobs::BackupRef bref{name, str((*backup)["metadata"], "uid")};
+    jobs::BackupRef bref = backup_ref(*backup);
     bref.archive_sha256 = signed_backup->archive_sha256;
     bref.stack_uid = signed_backup->stack_uid;
     bref.data_format = signed_backup->data_format;
