@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <fstream>
 #include <string>
 
 #include "unit/okami/api_test_support.h"
@@ -441,6 +442,30 @@ TEST(OkamiStack, AcceptsAnObjectStoreAndFillsItsDefaults) {
   auto again = ObjectStoreSpec::from_json(out);
   ASSERT_TRUE(again.has_value()) << again.error().describe();
   EXPECT_EQ(*again, store);
+}
+
+// The sample carries spec.backup.objectStore as a comment; uncommented, it must be a valid stack.
+TEST(OkamiStack, TheSamplesCommentedObjectStoreIsValid) {
+  std::ifstream file(testing::source_path("manifests/samples/okamistack.yaml"));
+  std::string line, block;
+  bool in_block = false;
+  const std::string marker = "    # ";
+  while (std::getline(file, line)) {
+    if (line == marker + "objectStore:") in_block = true;
+    if (!in_block) continue;
+    if (line.rfind(marker, 0) != 0) break;
+    block += line.substr(marker.size()) + "\n";
+  }
+  ASSERT_FALSE(block.empty()) << "no commented objectStore block in the sample";
+  auto docs = parse_yaml_documents(block);
+  ASSERT_TRUE(docs.has_value() && docs->size() == 1) << block;
+  Json in = sample_stack();
+  EXPECT_FALSE(in["spec"]["backup"].contains("objectStore"))
+      << "the sample itself stays on the volume";
+  in["spec"]["backup"]["objectStore"] = docs->front().at("objectStore");
+  auto stack = OkamiStack::load(in);
+  ASSERT_TRUE(stack.has_value()) << stack.error().describe();
+  EXPECT_EQ(stack->spec.backup.object_store->credentials.secret_name, "okami-s3");
 }
 
 TEST(OkamiStack, LeavesTheObjectStoreUnsetWhenNotGiven) {
