@@ -117,8 +117,13 @@ Json full_stack() {
     "client": {"storage": {"size": "2Gi", "storageClassName": "fast"},
                "resources": {"requests": {"cpu": "100m"}, "limits": {"memory": "1Gi"}}},
     "backup": {"storage": {"size": "20Gi", "storageClassName": "fast"}, "suspend": false,
-               "startingDeadlineSeconds": 300},
-    "restore": {"fromBackup": "okami-before-chroma-1"},
+               "startingDeadlineSeconds": 300,
+               "objectStore": {"endpoint": "https://s3.example.com", "bucket": "okami-backups",
+                               "prefix": "okami/prod", "region": "eu-central-1",
+                               "credentials": {"secretName": "s3", "accessKeyIdKey": "id",
+                                               "secretAccessKeyKey": "secret"},
+                               "caBundle": {"secretName": "s3-ca", "key": "bundle.pem"}}},
+    "restore": {"fromBackup": "okami-before-chroma-1", "allowForeignStack": true},
     "paused": false,
     "imagePullSecrets": [{"name": "registry-cred"}]
   })"));
@@ -190,6 +195,59 @@ TEST(CrdAgreement, BackupSchemaDefaultsEqualTheCppDefaults) {
   EXPECT_EQ(backup->to_json()["spec"], by_apiserver["spec"]);
 }
 
+TEST(CrdAgreement, SchemaDefaultsEqualTheCppDefaultsOnAnObjectStoreAndARestore) {
+  Json in = minimal_stack();
+  in["spec"]["backup"] = Json::parse(R"({"objectStore": {
+    "endpoint": "https://s3.example.com", "bucket": "okami-backups",
+    "credentials": {"secretName": "s3"}, "caBundle": {"secretName": "s3-ca"}}})");
+  in["spec"]["restore"] = {{"fromBackup", "b1"}};
+  Json by_apiserver = in;
+  apiserver_default(by_apiserver, stack_schema());
+  auto stack = OkamiStack::load(in);
+  ASSERT_TRUE(stack.has_value()) << stack.error().describe();
+  EXPECT_EQ(stack->to_json()["spec"], by_apiserver["spec"])
+      << "apiserver: " << by_apiserver["spec"].dump(1)
+      << "\nC++: " << stack->to_json()["spec"].dump(1);
+  // The accessors name the same defaults on a spec nobody defaulted.
+  auto raw = ObjectStoreSpec::from_json(in["spec"]["backup"]["objectStore"]);
+  ASSERT_TRUE(raw.has_value()) << raw.error().describe();
+  const Json& defaulted = by_apiserver["spec"]["backup"]["objectStore"];
+  EXPECT_EQ(raw->region_or_default(), defaulted["region"]);
+  EXPECT_EQ(raw->access_key_id_key_or_default(), defaulted["credentials"]["accessKeyIdKey"]);
+  EXPECT_EQ(raw->secret_access_key_key_or_default(),
+            defaulted["credentials"]["secretAccessKeyKey"]);
+  EXPECT_EQ(raw->ca_key_or_default(), defaulted["caBundle"]["key"]);
+}
+
+// status.archive.objectStore records the stack's spec.backup.objectStore as it was: the same
+// schema, except that the status copy declares no defaults (the apiserver would otherwise fill
+// values the stack never named into a status the operator wrote).
+TEST(CrdAgreement, ArchiveObjectStoreIsTheStackSchemaWithoutDefaults) {
+  Json from_stack = stack_schema().at(
+      Json::json_pointer("/properties/spec/properties/backup/properties/objectStore"));
+  Json in_status = backup_schema().at(
+      Json::json_pointer("/properties/status/properties/archive/properties/objectStore"));
+  std::function<void(Json&)> strip_defaults = [&](Json& s) {
+    if (!s.is_object()) return;
+    s.erase("default");
+    if (s.contains("properties")) {
+      for (auto& [key, prop] : s["properties"].items()) {
+        (void)key;
+        strip_defaults(prop);
+      }
+    }
+  };
+  bool status_has_default = false;
+  each_property(in_status, "", [&](const std::string&, const Json& s) {
+    status_has_default = status_has_default || s.contains("default");
+  });
+  EXPECT_FALSE(status_has_default);
+  strip_defaults(from_stack);
+  from_stack.erase("description");
+  in_status.erase("description");
+  EXPECT_EQ(in_status, from_stack);
+}
+
 TEST(CrdAgreement, EveryStackFieldInTheSchemaExistsInTheCppType) {
   const Json schema = stack_schema();
   const Json full = full_stack();
@@ -213,9 +271,15 @@ TEST(CrdAgreement, EveryBackupFieldInTheSchemaExistsInTheCppType) {
   Json full = Json::parse(R"({
     "apiVersion": "okami.io/v1alpha1", "kind": "OkamiBackup",
     "metadata": {"name": "b1", "namespace": "okami"},
-    "spec": {"stackRef": "okami", "quiesce": false},
+    "spec": {"stackRef": "okami", "quiesce": false, "fromObjectStore": {"backupName": "b1"}},
     "status": {"phase": "Verified",
-      "archive": {"pvc": "okami-backups", "path": "/b1.tar.gz", "sizeBytes": 10, "sha256": "ab"},
+      "archive": {"pvc": "okami-backups", "path": "/b1.tar.gz", "sizeBytes": 10, "sha256": "ab",
+                  "objectStore": {"endpoint": "https://s3.example.com", "bucket": "okami-backups",
+                                  "prefix": "okami/prod", "region": "eu-central-1",
+                                  "credentials": {"secretName": "s3", "accessKeyIdKey": "id",
+                                                  "secretAccessKeyKey": "secret"},
+                                  "caBundle": {"secretName": "s3-ca", "key": "bundle.pem"}},
+                  "storedName": "b1"},
       "source": {"chromaVersion": "0.5.23", "dataFormat": "0.5", "migrations": {"metadb": 4},
                  "collections": [{"name": "c", "id": "i", "dimension": 1024, "count": 1}]},
       "verification": {"checkedAt": "2026-11-26T01:00:00Z", "checksum": "ab", "sqliteIntegrity": true,
@@ -281,6 +345,16 @@ TEST(CrdAgreement, SchemaPatternsAreTheOnesTheOperatorChecks) {
   EXPECT_EQ(pattern("/backup/properties/schedule"), patterns::kCron);
   EXPECT_EQ(pattern("/backup/properties/timeZone"), patterns::kTimeZone);
   EXPECT_EQ(pattern("/restore/properties/fromBackup"), patterns::kDns1123Subdomain);
+  const std::string store = "/backup/properties/objectStore/properties/";
+  EXPECT_EQ(pattern(store + "endpoint"), patterns::kObjectStoreEndpoint);
+  EXPECT_EQ(pattern(store + "bucket"), patterns::kBucketName);
+  EXPECT_EQ(pattern(store + "prefix"), patterns::kObjectStorePrefix);
+  EXPECT_EQ(pattern(store + "region"), patterns::kRegion);
+  EXPECT_EQ(pattern(store + "credentials/properties/secretName"), patterns::kDns1123Subdomain);
+  EXPECT_EQ(pattern(store + "credentials/properties/accessKeyIdKey"), patterns::kSecretKey);
+  EXPECT_EQ(pattern(store + "credentials/properties/secretAccessKeyKey"), patterns::kSecretKey);
+  EXPECT_EQ(pattern(store + "caBundle/properties/secretName"), patterns::kDns1123Subdomain);
+  EXPECT_EQ(pattern(store + "caBundle/properties/key"), patterns::kSecretKey);
   for (const char* c : {"/chroma", "/ollama", "/client"}) {
     const std::string p = std::string(c) + "/properties/";
     EXPECT_EQ(pattern(p + "nodeSelector/additionalProperties"), patterns::kLabelValue) << c;
@@ -294,6 +368,14 @@ TEST(CrdAgreement, SchemaPatternsAreTheOnesTheOperatorChecks) {
   const Json backup_spec = backup_schema()["properties"]["spec"]["properties"];
   EXPECT_EQ(backup_spec["stackRef"]["pattern"], patterns::kDns1035Label);
   EXPECT_EQ(backup_spec["stackRef"]["maxLength"], kMaxStackNameLength);
+  const Json backup_name =
+      backup_spec.at(Json::json_pointer("/fromObjectStore/properties/backupName"));
+  EXPECT_EQ(backup_name["pattern"], patterns::kStoredBackupName);
+  EXPECT_EQ(backup_name["maxLength"], 200);
+  const Json stored_name = backup_schema().at(
+      Json::json_pointer("/properties/status/properties/archive/properties/storedName"));
+  EXPECT_EQ(stored_name["pattern"], patterns::kStoredBackupName);
+  EXPECT_EQ(stored_name["maxLength"], 200);
 }
 
 TEST(CrdAgreement, IntegerRangesInTheSchemaAreEnforcedByTheOperator) {
@@ -386,6 +468,17 @@ TEST(CrdAgreement, KubectlGetShowsVersionsReadinessAndPhase) {
 TEST(CrdAgreement, StackRefIsImmutableInTheSchema) {
   const Json stack_ref = backup_schema()["properties"]["spec"]["properties"]["stackRef"];
   EXPECT_EQ(stack_ref["x-kubernetes-validations"][0]["rule"], "self == oldSelf");
+}
+
+// validate_update refuses any change of fromObjectStore; the schema needs two rules for that: a
+// transition rule on the field (runs only when old and new both have it) and one on spec for
+// adding or removing it.
+TEST(CrdAgreement, FromObjectStoreIsFixedAtCreationInTheSchema) {
+  const Json spec = backup_schema()["properties"]["spec"];
+  EXPECT_EQ(spec["properties"]["fromObjectStore"]["x-kubernetes-validations"][0]["rule"],
+            "self == oldSelf");
+  EXPECT_EQ(spec["x-kubernetes-validations"][0]["rule"],
+            "has(self.fromObjectStore) == has(oldSelf.fromObjectStore)");
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <fstream>
+#include <string>
 
 #include "unit/okami/api_test_support.h"
 
@@ -299,6 +301,205 @@ INSTANTIATE_TEST_SUITE_P(
       }
       return name;
     });
+
+// spec.backup.objectStore: one broken rule each, as a merge patch over a valid object store.
+Json stack_with_object_store() {
+  Json in = minimal_stack();
+  in["spec"]["backup"]["objectStore"] = Json::parse(R"({
+    "endpoint": "https://s3.example.com", "bucket": "okami-backups", "prefix": "okami/prod",
+    "credentials": {"secretName": "s3-keys"}, "caBundle": {"secretName": "s3-ca"}})");
+  return in;
+}
+
+class InvalidObjectStore : public ::testing::TestWithParam<InvalidCase> {};
+
+TEST_P(InvalidObjectStore, IsRejectedNamingTheField) {
+  const auto& c = GetParam();
+  Json in = stack_with_object_store();
+  in["spec"]["backup"]["objectStore"].merge_patch(Json::parse(c.patch));
+  auto stack = OkamiStack::load(in);
+  ASSERT_FALSE(stack.has_value()) << c.what << " was accepted";
+  EXPECT_EQ(stack.error().code, common::ErrorCode::kInvalidArgument);
+  const std::string field = std::string("spec.backup.objectStore") + c.field;
+  EXPECT_TRUE(names_field(stack.error(), field))
+      << c.what << ": expected " << field << ", got " << fields_of(stack.error());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    OkamiStack, InvalidObjectStore,
+    ::testing::Values(
+        InvalidCase{"no endpoint", R"({"endpoint":null})", ".endpoint"},
+        InvalidCase{"empty endpoint", R"({"endpoint":""})", ".endpoint"},
+        InvalidCase{"endpoint without scheme", R"({"endpoint":"s3.example.com"})", ".endpoint"},
+        InvalidCase{"endpoint with ftp scheme", R"({"endpoint":"ftp://s3.example.com"})",
+                    ".endpoint"},
+        InvalidCase{"endpoint with a path", R"({"endpoint":"https://s3.example.com/okami"})",
+                    ".endpoint"},
+        InvalidCase{"endpoint with a query", R"({"endpoint":"https://s3.example.com/?a=b"})",
+                    ".endpoint"},
+        InvalidCase{"endpoint with user info",
+                    R"({"endpoint":"https://key:secret@s3.example.com"})", ".endpoint"},
+        InvalidCase{"endpoint port 0", R"({"endpoint":"https://s3.example.com:0"})", ".endpoint"},
+        InvalidCase{"endpoint port 70000", R"({"endpoint":"https://s3.example.com:70000"})",
+                    ".endpoint"},
+        InvalidCase{"endpoint as a number", R"({"endpoint":9000})", ".endpoint"},
+        InvalidCase{"no bucket", R"({"bucket":null})", ".bucket"},
+        InvalidCase{"bucket of two letters", R"({"bucket":"ab"})", ".bucket"},
+        InvalidCase{"bucket with capitals", R"({"bucket":"Okami"})", ".bucket"},
+        InvalidCase{"bucket with underscore", R"({"bucket":"okami_backups"})", ".bucket"},
+        InvalidCase{"bucket starting with a dot", R"({"bucket":".okami"})", ".bucket"},
+        InvalidCase{"bucket ending with a dash", R"({"bucket":"okami-"})", ".bucket"},
+        InvalidCase{"empty prefix", R"({"prefix":""})", ".prefix"},
+        InvalidCase{"prefix with a leading slash", R"({"prefix":"/okami"})", ".prefix"},
+        InvalidCase{"prefix with a trailing slash", R"({"prefix":"okami/"})", ".prefix"},
+        InvalidCase{"prefix with an empty segment", R"({"prefix":"okami//prod"})", ".prefix"},
+        InvalidCase{"prefix with a .. segment", R"({"prefix":"okami/../other"})", ".prefix"},
+        InvalidCase{"prefix that is .", R"({"prefix":"."})", ".prefix"},
+        InvalidCase{"prefix with a space", R"({"prefix":"okami prod"})", ".prefix"},
+        InvalidCase{"empty region", R"({"region":""})", ".region"},
+        InvalidCase{"region with capitals", R"({"region":"US-EAST-1"})", ".region"},
+        InvalidCase{"region with underscore", R"({"region":"us_east_1"})", ".region"},
+        InvalidCase{"no credentials", R"({"credentials":null})", ".credentials"},
+        InvalidCase{"credentials without a Secret", R"({"credentials":{"secretName":null}})",
+                    ".credentials.secretName"},
+        InvalidCase{"credentials Secret with capitals", R"({"credentials":{"secretName":"S3"}})",
+                    ".credentials.secretName"},
+        InvalidCase{"access key id key with a slash",
+                    R"({"credentials":{"accessKeyIdKey":"aws/id"}})",
+                    ".credentials.accessKeyIdKey"},
+        InvalidCase{"empty secret access key key", R"({"credentials":{"secretAccessKeyKey":""}})",
+                    ".credentials.secretAccessKeyKey"},
+        InvalidCase{"secret access key given inline",
+                    R"({"credentials":{"secretAccessKey":"wJalr"}})",
+                    ".credentials.secretAccessKey"},
+        InvalidCase{"CA bundle without a Secret", R"({"caBundle":{"secretName":null}})",
+                    ".caBundle.secretName"},
+        InvalidCase{"CA bundle key with a colon", R"({"caBundle":{"key":"ca:crt"}})",
+                    ".caBundle.key"},
+        InvalidCase{"CA bundle for an http endpoint", R"({"endpoint":"http://minio:9000"})",
+                    ".caBundle"},
+        InvalidCase{"an unknown field", R"({"pathStyle":true})", ".pathStyle"}),
+    [](const ::testing::TestParamInfo<InvalidCase>& info) {
+      std::string name;
+      for (const char* p = info.param.what; *p != '\0'; ++p) {
+        name += std::isalnum(static_cast<unsigned char>(*p)) ? *p : '_';
+      }
+      return name;
+    });
+
+TEST(OkamiStack, RejectsObjectStoreTextsLongerThanTheSchemaAllows) {
+  const std::pair<const char*, Json> cases[] = {
+      {"endpoint", "https://" + std::string(240, 'a') + ".example.com"},
+      {"prefix", std::string(100, 'a') + "/" + std::string(100, 'b')},
+      {"region", std::string(33, 'a')},
+  };
+  for (const auto& [field, value] : cases) {
+    Json in = stack_with_object_store();
+    in["spec"]["backup"]["objectStore"][field] = value;
+    auto stack = OkamiStack::load(in);
+    ASSERT_FALSE(stack.has_value()) << field;
+    EXPECT_TRUE(names_field(stack.error(), std::string("spec.backup.objectStore.") + field))
+        << fields_of(stack.error());
+  }
+  Json in = stack_with_object_store();
+  in["spec"]["backup"]["objectStore"]["prefix"] =
+      std::string(100, 'a') + "/" + std::string(99, 'b');
+  EXPECT_TRUE(OkamiStack::load(in).has_value()) << "a prefix of 200 characters fits";
+}
+
+TEST(OkamiStack, NeverQuotesAnEndpointThatCarriesKeys) {
+  Json in = stack_with_object_store();
+  in["spec"]["backup"]["objectStore"]["endpoint"] = "https://AKIAEXAMPLE:wJalrXUtn@s3.example.com";
+  auto stack = OkamiStack::load(in);
+  ASSERT_FALSE(stack.has_value());
+  EXPECT_TRUE(names_field(stack.error(), "spec.backup.objectStore.endpoint"));
+  EXPECT_EQ(stack.error().message.find("wJalrXUtn"), std::string::npos) << stack.error().message;
+  EXPECT_EQ(stack.error().message.find("AKIAEXAMPLE"), std::string::npos);
+}
+
+TEST(OkamiStack, AcceptsAnObjectStoreAndFillsItsDefaults) {
+  Json in = stack_with_object_store();
+  auto stack = OkamiStack::load(in);
+  ASSERT_TRUE(stack.has_value()) << stack.error().describe();
+  ASSERT_TRUE(stack->spec.backup.object_store.has_value());
+  const auto& store = *stack->spec.backup.object_store;
+  EXPECT_EQ(store.endpoint, "https://s3.example.com");
+  EXPECT_EQ(store.bucket, "okami-backups");
+  EXPECT_EQ(store.prefix, "okami/prod");
+  EXPECT_EQ(store.region, "us-east-1");
+  EXPECT_EQ(store.credentials.secret_name, "s3-keys");
+  EXPECT_EQ(store.credentials.access_key_id_key, "accessKeyId");
+  EXPECT_EQ(store.credentials.secret_access_key_key, "secretAccessKey");
+  ASSERT_TRUE(store.ca_bundle.has_value());
+  EXPECT_EQ(store.ca_bundle->key, "ca.crt");
+  // The volume settings keep their defaults: the backups volume still exists for the Jobs.
+  EXPECT_EQ(stack->spec.backup.storage.size, "20Gi");
+
+  // Written back with the defaults, and read again to the same value.
+  const Json out = stack->to_json()["spec"]["backup"]["objectStore"];
+  EXPECT_EQ(out["region"], "us-east-1");
+  EXPECT_EQ(out["caBundle"]["key"], "ca.crt");
+  auto again = ObjectStoreSpec::from_json(out);
+  ASSERT_TRUE(again.has_value()) << again.error().describe();
+  EXPECT_EQ(*again, store);
+}
+
+// The sample carries spec.backup.objectStore as a comment; uncommented, it must be a valid stack.
+TEST(OkamiStack, TheSamplesCommentedObjectStoreIsValid) {
+  std::ifstream file(testing::source_path("manifests/samples/okamistack.yaml"));
+  std::string line, block;
+  bool in_block = false;
+  const std::string marker = "    # ";
+  while (std::getline(file, line)) {
+    if (line == marker + "objectStore:") in_block = true;
+    if (!in_block) continue;
+    if (line.rfind(marker, 0) != 0) break;
+    block += line.substr(marker.size()) + "\n";
+  }
+  ASSERT_FALSE(block.empty()) << "no commented objectStore block in the sample";
+  auto docs = parse_yaml_documents(block);
+  ASSERT_TRUE(docs.has_value() && docs->size() == 1) << block;
+  Json in = sample_stack();
+  EXPECT_FALSE(in["spec"]["backup"].contains("objectStore"))
+      << "the sample itself stays on the volume";
+  in["spec"]["backup"]["objectStore"] = docs->front().at("objectStore");
+  auto stack = OkamiStack::load(in);
+  ASSERT_TRUE(stack.has_value()) << stack.error().describe();
+  EXPECT_EQ(stack->spec.backup.object_store->credentials.secret_name, "okami-s3");
+}
+
+TEST(OkamiStack, LeavesTheObjectStoreUnsetWhenNotGiven) {
+  auto stack = OkamiStack::load(minimal_stack());
+  ASSERT_TRUE(stack.has_value());
+  EXPECT_FALSE(stack->spec.backup.object_store.has_value());
+  EXPECT_FALSE(stack->to_json()["spec"]["backup"].contains("objectStore"));
+}
+
+TEST(OkamiStack, RestoresOnlyItsOwnBackupsUnlessForeignStacksAreAllowed) {
+  Json in = minimal_stack();
+  in["spec"]["restore"] = {{"fromBackup", "imported-b1"}};
+  auto own = OkamiStack::load(in);
+  ASSERT_TRUE(own.has_value()) << own.error().describe();
+  EXPECT_EQ(own->spec.restore->allow_foreign_stack, false);
+  EXPECT_EQ(own->to_json()["spec"]["restore"]["allowForeignStack"], false);
+
+  in["spec"]["restore"]["allowForeignStack"] = true;
+  auto foreign = OkamiStack::load(in);
+  ASSERT_TRUE(foreign.has_value()) << foreign.error().describe();
+  EXPECT_EQ(foreign->spec.restore->allow_foreign_stack, true);
+  EXPECT_EQ(foreign->to_json()["spec"]["restore"], in["spec"]["restore"]);
+
+  in["spec"]["restore"]["allowForeignStack"] = "yes";
+  auto mistyped = OkamiStack::load(in);
+  ASSERT_FALSE(mistyped.has_value());
+  EXPECT_TRUE(names_field(mistyped.error(), "spec.restore.allowForeignStack"))
+      << fields_of(mistyped.error());
+
+  // Without a restore there is nothing to default.
+  auto none = OkamiStack::load(minimal_stack());
+  ASSERT_TRUE(none.has_value());
+  EXPECT_FALSE(none->spec.restore.has_value());
+}
 
 TEST(OkamiStack, AcceptsAndRoundTripsSchedulingFields) {
   Json in = minimal_stack();

@@ -8,6 +8,19 @@
 namespace okami::v1alpha1 {
 namespace {
 
+// The key segment a backup is stored under (backup::validate_backup_name's rule).
+constexpr size_t kMaxStoredNameLength = 200;
+
+void check_stored_name(const std::string& path, const std::string& name, FieldErrors& errors) {
+  if (name.empty()) {
+    errors.required(path);
+    return;
+  }
+  check_max_length(path, name, kMaxStoredNameLength, errors);
+  check_pattern(path, name, patterns::kStoredBackupName,
+                "a stored backup name: 1-200 of [A-Za-z0-9._-], not '.' or '..'", errors);
+}
+
 void read_status(ObjectReader& r, OkamiBackupStatus& st) {
   r.string("phase", st.phase);
   r.object("archive", [&st](ObjectReader& a) {
@@ -16,6 +29,8 @@ void read_status(ObjectReader& r, OkamiBackupStatus& st) {
     a.string("path", v.path);
     a.integer("sizeBytes", v.size_bytes);
     a.string("sha256", v.sha256);
+    a.object("objectStore", [&v](ObjectReader& o) { v.object_store.emplace().read(o); });
+    a.string("storedName", v.stored_name);
   });
   r.object("source", [&st](ObjectReader& s) {
     auto& v = st.source.emplace();
@@ -57,6 +72,9 @@ common::Result<OkamiBackup> OkamiBackup::from_json(const Json& object) {
     if (!root.object("spec", [&out](ObjectReader& s) {
           s.string("stackRef", out.spec.stack_ref, true);
           s.boolean("quiesce", out.spec.quiesce);
+          s.object("fromObjectStore", [&out](ObjectReader& f) {
+            f.string("backupName", out.spec.from_object_store.emplace().backup_name, true);
+          });
         })) {
       errors.required("spec");
     }
@@ -99,6 +117,18 @@ common::Status OkamiBackup::validate() const {
     check_pattern("spec.stackRef", spec.stack_ref, patterns::kDns1035Label,
                   "the name of an OkamiStack in the same namespace", errors);
   }
+  if (spec.from_object_store) {
+    check_stored_name("spec.fromObjectStore.backupName", spec.from_object_store->backup_name,
+                      errors);
+  }
+  if (status.archive) {
+    if (status.archive->object_store) {
+      status.archive->object_store->validate("status.archive.objectStore", errors);
+    }
+    if (status.archive->stored_name) {
+      check_stored_name("status.archive.storedName", *status.archive->stored_name, errors);
+    }
+  }
   if (status.phase &&
       std::find_if(kBackupPhases.begin(), kBackupPhases.end(),
                    [this](const char* p) { return *status.phase == p; }) == kBackupPhases.end()) {
@@ -109,11 +139,16 @@ common::Status OkamiBackup::validate() const {
 }
 
 common::Status OkamiBackup::validate_update(const OkamiBackup& old) const {
+  FieldErrors errors;
   if (spec.stack_ref != old.spec.stack_ref) {
-    FieldErrors errors;
     errors.add(kReasonInvalid, "spec.stackRef", "Invalid value: stackRef is immutable");
-    return common::fail(errors.to_error("OkamiBackup " + metadata.name));
   }
+  if (spec.from_object_store != old.spec.from_object_store) {
+    errors.add(kReasonInvalid, "spec.fromObjectStore",
+               "Invalid value: fromObjectStore is fixed when the backup is created (it cannot be "
+               "added, removed or changed)");
+  }
+  if (!errors.empty()) return common::fail(errors.to_error("OkamiBackup " + metadata.name));
   return common::ok();
 }
 
@@ -126,6 +161,8 @@ Json OkamiBackupStatus::to_json() const {
     put(a, "path", archive->path);
     put(a, "sizeBytes", archive->size_bytes);
     put(a, "sha256", archive->sha256);
+    if (archive->object_store) a["objectStore"] = archive->object_store->to_json();
+    put(a, "storedName", archive->stored_name);
     j["archive"] = a;
   }
   if (source) {
@@ -164,6 +201,9 @@ Json OkamiBackupStatus::to_json() const {
 Json OkamiBackup::to_json() const {
   Json spec_json = {{"stackRef", spec.stack_ref}};
   put(spec_json, "quiesce", spec.quiesce);
+  if (spec.from_object_store) {
+    spec_json["fromObjectStore"] = {{"backupName", spec.from_object_store->backup_name}};
+  }
   Json j = {{"apiVersion", names::kApiVersion},
             {"kind", kOkamiBackupKind},
             {"metadata", metadata.to_json()},

@@ -13,6 +13,7 @@
 
 #include "common/result.h"
 #include "okami/api/api_types.h"
+#include "okami/api/okamistack.h"
 
 namespace okami::v1alpha1 {
 
@@ -39,16 +40,28 @@ inline constexpr const char* kComplete = "Complete";
 inline constexpr const char* kVerified = "Verified";
 }  // namespace backup_condition
 
+// spec.fromObjectStore: the backup already exists in the stack's object store; the operator
+// imports it (verifies it from the store) instead of taking an archive.
+struct FromObjectStore {
+  std::string backup_name;  // a stored backup name: one key segment of [A-Za-z0-9._-]
+  bool operator==(const FromObjectStore&) const = default;
+};
+
 struct OkamiBackupSpec {
   std::string stack_ref;  // OkamiStack name, same namespace; immutable
-  std::optional<bool> quiesce;
+  std::optional<bool> quiesce;  // ignored with from_object_store
+  std::optional<FromObjectStore> from_object_store;  // fixed at creation
 };
 
 struct BackupArchive {
-  std::optional<std::string> pvc;
-  std::optional<std::string> path;
+  std::optional<std::string> pvc;   // the volume holding the archive; unset in an object store
+  std::optional<std::string> path;  // path in that volume, or the archive's URL in the store
   std::optional<int64_t> size_bytes;
   std::optional<std::string> sha256;
+  // Where the archive is when it is in an object store, as the stack named it then (no defaults
+  // applied), and the backup's name there.
+  std::optional<ObjectStoreSpec> object_store;
+  std::optional<std::string> stored_name;
 };
 
 struct BackupCollection {
@@ -102,8 +115,8 @@ struct OkamiBackup {
   void apply_defaults();
   // Errors: kInvalidArgument with one FieldCause per violated schema rule.
   common::Status validate() const;
-  // The rule the CRD states with CEL (self == oldSelf): spec.stackRef never changes.
-  // Errors: kInvalidArgument naming spec.stackRef.
+  // The rules the CRD states with CEL: spec.stackRef never changes, and spec.fromObjectStore is
+  // neither added, removed nor changed after creation. Errors: kInvalidArgument naming the field.
   common::Status validate_update(const OkamiBackup& old) const;
 
   bool quiesce() const { return spec.quiesce.value_or(defaults::kBackupQuiesce); }

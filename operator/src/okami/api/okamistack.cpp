@@ -70,9 +70,12 @@ void read_spec(ObjectReader& r, OkamiStackSpec& s) {
     b.boolean("suspend", s.backup.suspend);
     b.integer("startingDeadlineSeconds", s.backup.starting_deadline_seconds);
     b.integer("retain", s.backup.retain);
+    b.object("objectStore", [&s](ObjectReader& o) { s.backup.object_store.emplace().read(o); });
   });
   r.object("restore", [&s](ObjectReader& rs) {
-    rs.string("fromBackup", s.restore.emplace().from_backup, true);
+    auto& restore = s.restore.emplace();
+    rs.string("fromBackup", restore.from_backup, true);
+    rs.boolean("allowForeignStack", restore.allow_foreign_stack);
   });
   r.boolean("paused", s.paused);
   r.object_list("imagePullSecrets", [&s](ObjectReader& p) {
@@ -236,8 +239,13 @@ Json OkamiStack::spec_to_json() const {
   put(backup, "suspend", spec.backup.suspend);
   put(backup, "startingDeadlineSeconds", spec.backup.starting_deadline_seconds);
   put(backup, "retain", spec.backup.retain);
+  if (spec.backup.object_store) backup["objectStore"] = spec.backup.object_store->to_json();
   put_object(j, "backup", backup);
-  if (spec.restore) j["restore"] = {{"fromBackup", spec.restore->from_backup}};
+  if (spec.restore) {
+    Json restore = {{"fromBackup", spec.restore->from_backup}};
+    put(restore, "allowForeignStack", spec.restore->allow_foreign_stack);
+    j["restore"] = restore;
+  }
   put(j, "paused", spec.paused);
   if (!spec.image_pull_secrets.empty()) {
     Json secrets = Json::array();

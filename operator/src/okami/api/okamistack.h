@@ -37,6 +37,11 @@ inline constexpr const char* kBackupStorageSize = "20Gi";
 inline constexpr int64_t kBackupRetain = 7;
 inline constexpr bool kBackupSuspend = false;
 inline constexpr bool kPaused = false;
+inline constexpr bool kAllowForeignStack = false;
+inline constexpr const char* kObjectStoreRegion = "us-east-1";
+inline constexpr const char* kAccessKeyIdKey = "accessKeyId";
+inline constexpr const char* kSecretAccessKeyKey = "secretAccessKey";
+inline constexpr const char* kCaBundleKey = "ca.crt";
 }  // namespace defaults
 
 // Environment variables the operator derives for the client from the stack itself; spec.client.env
@@ -144,6 +149,51 @@ struct UpgradeSpec {
   std::optional<bool> final_backup;
 };
 
+// The Secret with the object store's keys. It is mounted into the backup Jobs only; the operator
+// itself never reads it.
+struct ObjectStoreCredentials {
+  std::string secret_name;                           // required, same namespace
+  std::optional<std::string> access_key_id_key;      // default "accessKeyId"
+  std::optional<std::string> secret_access_key_key;  // default "secretAccessKey"
+  bool operator==(const ObjectStoreCredentials&) const = default;
+};
+
+// A Secret key holding the PEM bundle that verifies an https endpoint.
+struct ObjectStoreCA {
+  std::string secret_name;         // required, same namespace
+  std::optional<std::string> key;  // default "ca.crt"
+  bool operator==(const ObjectStoreCA&) const = default;
+};
+
+// spec.backup.objectStore: an S3-compatible bucket the archives go to instead of the backups
+// volume. The same shape is recorded in an OkamiBackup's status.archive (without defaults).
+struct ObjectStoreSpec {
+  std::string endpoint;  // required: http(s)://host[:port], no path
+  std::string bucket;    // required
+  std::optional<std::string> prefix;
+  std::optional<std::string> region;  // default "us-east-1"
+  ObjectStoreCredentials credentials;
+  std::optional<ObjectStoreCA> ca_bundle;
+
+  bool operator==(const ObjectStoreSpec&) const = default;
+
+  std::string region_or_default() const;
+  std::string access_key_id_key_or_default() const;
+  std::string secret_access_key_key_or_default() const;
+  std::string ca_key_or_default() const;  // "ca.crt" also when there is no caBundle
+
+  // Strict decoding of the object alone (paths in errors are relative to it). Errors:
+  // kInvalidArgument with one FieldCause per unknown, mistyped or missing required field.
+  static common::Result<ObjectStoreSpec> from_json(const Json& object);
+  Json to_json() const;
+  // Decoding inside an enclosing object (errors carry the reader's path).
+  void read(ObjectReader& r);
+  // Fills region, the credential keys and the CA key as the stack's schema defaults them.
+  void apply_defaults();
+  // The schema's patterns and lengths; path names this object ("spec.backup.objectStore").
+  void validate(const std::string& path, FieldErrors& errors) const;
+};
+
 struct BackupSpec {
   StorageSpec storage;
   std::optional<std::string> schedule;   // cron: five fields or an @ macro (okami/schedule/cron.h)
@@ -153,10 +203,15 @@ struct BackupSpec {
   // most recent missed run is made up once, however late.
   std::optional<int64_t> starting_deadline_seconds;
   std::optional<int64_t> retain;  // Verified scheduled backups kept
+  // Unset: archives stay on the backups volume.
+  std::optional<ObjectStoreSpec> object_store;
 };
 
 struct RestoreSpec {
   std::string from_backup;  // OkamiBackup name in the same namespace
+  // True: the backup may come from another stack (another UID), such as one imported from the
+  // object store into a new namespace or cluster. Default false.
+  std::optional<bool> allow_foreign_stack;
 };
 
 struct OkamiStackSpec {

@@ -208,6 +208,10 @@ void OkamiStack::apply_defaults() {
   spec.backup.storage.apply_defaults(defaults::kBackupStorageSize);
   if (!spec.backup.retain) spec.backup.retain = defaults::kBackupRetain;
   if (!spec.backup.suspend) spec.backup.suspend = defaults::kBackupSuspend;
+  if (spec.backup.object_store) spec.backup.object_store->apply_defaults();
+  if (spec.restore && !spec.restore->allow_foreign_stack) {
+    spec.restore->allow_foreign_stack = defaults::kAllowForeignStack;
+  }
   if (!spec.paused) spec.paused = defaults::kPaused;
 }
 
@@ -246,6 +250,9 @@ common::Status OkamiStack::validate() const {
   }
   if (spec.backup.retain)
     check_range("spec.backup.retain", *spec.backup.retain, 1, kMaxRetain, errors);
+  if (spec.backup.object_store) {
+    spec.backup.object_store->validate("spec.backup.objectStore", errors);
+  }
   if (spec.restore) {
     const auto& from = spec.restore->from_backup;
     check_required("spec.restore.fromBackup", from, errors);

@@ -60,6 +60,26 @@ inline constexpr const char* kQualifiedName = "^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-
 // An HTTP path for a probe: starts with "/", no whitespace.
 inline constexpr const char* kHttpPath = "^/[^\\s]*$";
 
+// An S3-compatible endpoint: http:// or https://, a host name, IPv4 or [IPv6] address, an optional
+// port 1-65535 and an optional trailing '/'; no path, query or user info.
+inline constexpr const char* kObjectStoreEndpoint =
+    "^https?://([A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?|\\[[0-9A-Fa-f:.]+\\])"
+    "(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?/?$";
+// An S3 bucket name: 3-63 of [a-z0-9.-], starting and ending with a letter or digit.
+inline constexpr const char* kBucketName = "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$";
+// One object key segment of [A-Za-z0-9._-] that is not "." or "..": a stored backup's name.
+inline constexpr const char* kStoredBackupName =
+    "^([A-Za-z0-9_-]|\\.[A-Za-z0-9_-]|\\.\\.[A-Za-z0-9._-])[A-Za-z0-9._-]*$";
+// Such segments joined by '/': the folder backups live under ("okami/prod"); no leading,
+// trailing or doubled '/'.
+inline constexpr const char* kObjectStorePrefix =
+    "^([A-Za-z0-9_-]|\\.[A-Za-z0-9_-]|\\.\\.[A-Za-z0-9._-])[A-Za-z0-9._-]*"
+    "(/([A-Za-z0-9_-]|\\.[A-Za-z0-9_-]|\\.\\.[A-Za-z0-9._-])[A-Za-z0-9._-]*)*$";
+// An S3 region as signed requests name it: "us-east-1", "eu-central-1", MinIO's default.
+inline constexpr const char* kRegion = "^[a-z0-9-]{1,32}$";
+// A key in a Secret's data.
+inline constexpr const char* kSecretKey = "^[-._a-zA-Z0-9]+$";
+
 // True when text matches pattern (ECMAScript regex; the patterns use only syntax shared with RE2).
 bool matches(const char* pattern, const std::string& text);
 
