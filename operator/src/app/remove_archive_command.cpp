@@ -55,8 +55,8 @@ Subcommand remove_archive_command() {
             (void)write_report(report, nlohmann::json{{"archive", removed_what},
                                                       {"removed", removed->removed},
                                                       {"bytes", removed->bytes}}.dump());
-            std::cout << "removed " << removed->removed.size() << (store_options.enabled() ? " object(s), " : " file(s), ")
-                      << removed->bytes << " bytes\n";
+            std::cout << "removed " << removed->removed.size()
+                      << (store_options.enabled() ? " object(s), " : " file(s), ") << removed->bytes << " bytes\n";
             return 0;
           }};
 }

@@ -28,7 +28,8 @@ Subcommand restore_command() {
                 "target", po::value(&target)->required(), "empty dir that receives the Chroma data")(
                 "memory-target", po::value(&memory_target), "empty dir that receives client memories")(
                 "expect-sha256", po::value(&sha256),
-                "archive SHA-256 (default: <archive>.sha256; with the store: must be the one its manifest.json records)")(
+                "archive SHA-256 (default: <archive>.sha256; with the store: the signed one, which must be "
+                "the one its manifest.json records)")(
                 "expect-stack-uid", po::value(&stack_uid), "refuse an archive of any other stack")(
                 "expect-format", po::value(&format), "refuse an archive of another data format")(
                 "termination-log", po::value(&report), "file that receives a short report (a Job's /dev/termination-log)");

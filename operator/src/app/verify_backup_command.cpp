@@ -33,7 +33,8 @@ Subcommand verify_backup_command() {
                 "expect-stack-uid", po::value(&stack_uid), "reject a backup of any other stack")(
                 "expect-format", po::value(&format), "reject a backup taken from another data format")(
                 "expect-sha256", po::value(&sha256),
-                "archive SHA-256 (default: <archive>.sha256; with the store: must be the one its manifest.json records)")(
+                "archive SHA-256 (default: <archive>.sha256; with the store: the signed one, which must be "
+                "the one its manifest.json records)")(
                 "temp-dir", po::value(&temp_dir), "where the archived database is checked (default: TMPDIR)")(
                 "termination-log", po::value(&report),
                 "file that receives the unsigned result for the operator (a Job's /dev/termination-log)");

@@ -87,7 +87,8 @@ Subcommand verify_migration_command() {
                 "archive", po::value(&archive), "the backup archive taken before the migration; or the object store")(
                 "key-file", po::value(&key_file), "HMAC-SHA256 signing key: sign the printed result")(
                 "expect-sha256", po::value(&sha256),
-                "archive SHA-256 (default: <archive>.sha256; with the store: must be the one its manifest.json records)")(
+                "archive SHA-256 (default: <archive>.sha256; with the store: the signed one, which must be "
+                "the one its manifest.json records)")(
                 "expect-stack-uid", po::value(&stack_uid)->required(), "the stack the backup must belong to")(
                 "chroma-version", po::value(&version)->required(), "the Chroma version being verified")(
                 "temp-dir", po::value(&temp_dir), "where the archived database is checked (default: TMPDIR)")(
@@ -97,7 +98,8 @@ Subcommand verify_migration_command() {
             po::variables_map vm;
             if (auto done = parse_or_help(desc, args, vm)) return *done;
             if (archive.empty() == !store_options.enabled()) {
-              std::cerr << "okami-operator verify-migration: give exactly one of --archive and --object-store-endpoint\n";
+              std::cerr << "okami-operator verify-migration: give exactly one of --archive and "
+                           "--object-store-endpoint\n";
               return 2;
             }
             std::string key;
@@ -125,13 +127,13 @@ Subcommand verify_migration_command() {
             if (!sha256.empty()) options.expect_archive_sha256 = sha256;
             options.checked_at = common::format_rfc3339(clock.wall_now());
             options.temp_dir = temp_dir;
-            migration::MigrationResult result =
-                check(url, token, stack_uid, version, options.checked_at, [&]() -> common::Result<backup::VerifiedBackup> {
-                  if (!store_options.enabled()) return backup::verify_backup(options);
-                  auto store = store_options.open(clock);
-                  if (!store) return tl::unexpected(store.error());
-                  return backup::verify_stored_backup(**store, store_options.backup_name, options);
-                });
+            auto verify = [&]() -> common::Result<backup::VerifiedBackup> {
+              if (!store_options.enabled()) return backup::verify_backup(options);
+              auto store = store_options.open(clock);
+              if (!store) return tl::unexpected(store.error());
+              return backup::verify_stored_backup(**store, store_options.backup_name, options);
+            };
+            migration::MigrationResult result = check(url, token, stack_uid, version, options.checked_at, verify);
             if (result.message.size() > 1024) result.message.resize(1024);
             if (auto s = write_report(report, migration::to_json(result)); !s) {
               std::cerr << "okami-operator verify-migration: " << s.error().describe() << "\n";

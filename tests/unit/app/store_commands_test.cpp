@@ -132,8 +132,9 @@ backup::Manifest manifest_with(int collections, int migrations) {
   m.data_format.name = "chroma-0.5";
   for (int i = 0; i < migrations; ++i) m.data_format.migrations["sysdb/" + std::to_string(1000 + i)] = i;
   for (int i = 0; i < collections; ++i) {
-    m.collections.push_back({"5b1a9c0e-0000-4000-8000-" + std::to_string(100000000000 + i), "memories-" + std::to_string(i),
-                             "default_tenant/default_database", i % 2 ? -1 : 1024, i});
+    m.collections.push_back({"5b1a9c0e-0000-4000-8000-" + std::to_string(100000000000 + i),
+                             "memories-" + std::to_string(i), "default_tenant/default_database",
+                             i % 2 ? -1 : 1024, i});
   }
   return m;
 }

@@ -176,7 +176,9 @@ Result<RestoreSummary> restore_backup(const RestoreOptions& options) {
   auto expected_sha = expected_archive_sha256(options.archive, options.expect_archive_sha256, "restore");
   if (!expected_sha) return fail(expected_sha.error());
   std::error_code ec;
-  if (!fs::is_regular_file(options.archive, ec)) return fail(ErrorCode::kNotFound, "no archive at " + options.archive.string());
+  if (!fs::is_regular_file(options.archive, ec)) {
+    return fail(ErrorCode::kNotFound, "no archive at " + options.archive.string());
+  }
   return restore_with(options, *expected_sha, [&](const ArchiveExpectations& expect, RestoreVisitor& visitor) {
     return read_checked_archive(options.archive, expect, visitor);
   });
