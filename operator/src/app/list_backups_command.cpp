@@ -38,7 +38,8 @@ Subcommand list_backups_command() {
                 "okami-operator list-backups: prints each complete backup in the object store as one JSON\n"
                 "line (name, takenAt, stack, chromaVersion, dataFormat, archiveSize, archiveSha256). In\n"
                 "disaster recovery, find the backup to restore here, then run `okami-operator restore\n"
-                "--backup-name <name> --expect-sha256 <archiveSha256>` with the same --object-store-* options.\n"
+                "--backup-name <name> --expect-sha256 <archiveSha256> --target <empty dir>` with the same\n"
+                "--object-store-* options.\n"
                 "Exit 0 when every backup was read, 1 when any manifest.json could not be, 2 on bad usage");
             ObjectStoreOptions store_options;
             desc.add_options()("help,h", "show this help");
