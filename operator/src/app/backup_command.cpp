@@ -90,27 +90,15 @@ Subcommand backup_command() {
             std::cout << j.dump() << "\n";
             if (!report.empty()) {
               const auto& m = summary->manifest;
-              nlohmann::json cols = nlohmann::json::array();
-              for (const auto& c : m.collections) {
-                nlohmann::json cj = {{"name", c.name}, {"id", c.id}, {"count", c.count}};
-                if (c.dimension >= 0) cj["dimension"] = c.dimension;
-                cols.push_back(cj);
-              }
               nlohmann::json status = {
                   {"archive",
                    {{"path", location},
                     {"sizeBytes", summary->archive_size},
                     {"sha256", summary->archive_sha256}}},
-                  {"source",
-                   {{"chromaVersion", m.chroma_version},
-                    {"dataFormat", m.data_format.name},
-                    {"migrations", m.data_format.migrations},
-                    {"collections", cols}}},
+                  {"source", source_report(m)},
                   {"message", "archived " + std::to_string(m.files.size()) + " files, " +
                                   std::to_string(summary->archive_size) + " bytes"}};
-              // The lists are informative; the checksum and the format are what the operator needs.
-              if (status.dump().size() > kMaxReportBytes) status["source"].erase("collections");
-              if (status.dump().size() > kMaxReportBytes) status["source"].erase("migrations");
+              fit_source(status);
               if (auto s = write_report(report, status.dump()); !s) {
                 std::cerr << "okami-operator backup: " << s.error().describe() << "\n";
                 return 1;

@@ -24,7 +24,7 @@ common::Result<std::string> read_key_file(const std::string& option, const std::
 
 }  // namespace
 
-void ObjectStoreOptions::add_to(po::options_description& desc) {
+void ObjectStoreOptions::add_to(po::options_description& desc, bool with_backup_name) {
   desc.add_options()("object-store-endpoint", po::value(&endpoint),
                      "S3-compatible endpoint, http(s)://host[:port]: use the object store")(
       "object-store-bucket", po::value(&bucket), "bucket")(
@@ -32,13 +32,19 @@ void ObjectStoreOptions::add_to(po::options_description& desc) {
       "object-store-region", po::value(&region)->default_value("us-east-1"), "region the requests are signed for")(
       "object-store-access-key-file", po::value(&access_key_file), "file holding the access key id")(
       "object-store-secret-key-file", po::value(&secret_key_file), "file holding the secret access key")(
-      "object-store-ca-file", po::value(&ca_file), "PEM bundle that verifies an https endpoint")(
-      "backup-name", po::value(&backup_name), "the backup's name in the store (<prefix>/<name>/...)");
+      "object-store-ca-file", po::value(&ca_file), "PEM bundle that verifies an https endpoint");
+  if (with_backup_name) {
+    desc.add_options()("backup-name", po::value(&backup_name), "the backup's name in the store (<prefix>/<name>/...)");
+  }
 }
 
 common::Result<std::unique_ptr<backup::ObjectStore>> ObjectStoreOptions::open(common::Clock& clock) const {
-  if (bucket.empty()) return fail(ErrorCode::kInvalidArgument, "--object-store-bucket is required");
   if (backup_name.empty()) return fail(ErrorCode::kInvalidArgument, "--backup-name is required with the object store");
+  return open_store(clock);
+}
+
+common::Result<std::unique_ptr<backup::ObjectStore>> ObjectStoreOptions::open_store(common::Clock& clock) const {
+  if (bucket.empty()) return fail(ErrorCode::kInvalidArgument, "--object-store-bucket is required");
   backup::ObjectStoreConfig config;
   config.endpoint = endpoint;
   config.bucket = bucket;

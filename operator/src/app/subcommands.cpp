@@ -13,6 +13,7 @@ std::map<std::string, Subcommand> all_subcommands() {
       {"verify-migration", verify_migration_command()},
       {"reset-memories", reset_memories_command()},
       {"remove-archive", remove_archive_command()},
+      {"list-backups", list_backups_command()},
       {"restore", restore_command()},
       {"guard", guard_command()},
       {"probe-format", probe_format_command()},

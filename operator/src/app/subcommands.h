@@ -33,6 +33,7 @@ Subcommand verify_backup_command();
 Subcommand verify_migration_command();
 Subcommand reset_memories_command();
 Subcommand remove_archive_command();
+Subcommand list_backups_command();
 Subcommand restore_command();
 Subcommand guard_command();
 Subcommand probe_format_command();

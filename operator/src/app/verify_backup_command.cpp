@@ -3,7 +3,9 @@
 // Job it holds no key: the result goes unsigned into its termination message and the operator
 // signs it; with --key-file (a person checking an archive by hand) it is signed here. With
 // --object-store-endpoint and --backup-name it reads the backup back from the store, streamed,
-// checked against the size and SHA-256 its manifest.json records.
+// checked against the size and SHA-256 its manifest.json records (and --expect-sha256, the checksum
+// the operator signed, must be that one); its report then also carries the backup's "source" (as
+// `backup` reports it), read from the verified manifest.
 #include <boost/program_options.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -30,7 +32,9 @@ Subcommand verify_backup_command() {
                 "key-file", po::value(&key_file), "HMAC-SHA256 signing key: sign the printed result")(
                 "expect-stack-uid", po::value(&stack_uid), "reject a backup of any other stack")(
                 "expect-format", po::value(&format), "reject a backup taken from another data format")(
-                "expect-sha256", po::value(&sha256), "archive SHA-256 (default: <archive>.sha256)")(
+                "expect-sha256", po::value(&sha256),
+                "archive SHA-256 (default: <archive>.sha256; with the store: the signed one, which must be "
+                "the one its manifest.json records)")(
                 "temp-dir", po::value(&temp_dir), "where the archived database is checked (default: TMPDIR)")(
                 "termination-log", po::value(&report),
                 "file that receives the unsigned result for the operator (a Job's /dev/termination-log)");
@@ -39,11 +43,6 @@ Subcommand verify_backup_command() {
             if (auto done = parse_or_help(desc, args, vm)) return *done;
             if (archive.empty() == !store_options.enabled()) {
               std::cerr << "okami-operator verify-backup: give exactly one of --archive and --object-store-endpoint\n";
-              return 2;
-            }
-            if (store_options.enabled() && !sha256.empty()) {
-              std::cerr << "okami-operator verify-backup: the store's manifest.json records the SHA-256; "
-                           "--expect-sha256 is for --archive\n";
               return 2;
             }
             std::string key;
@@ -78,7 +77,16 @@ Subcommand verify_backup_command() {
               (void)write_report(report, rejected);
               return 1;
             }
-            if (auto s = write_report(report, backup::to_json(verified->result)); !s) {
+            // With the store the result also says where the backup came from, read from the manifest
+            // just verified, in the shape `backup` reports it.
+            auto with_source = [&](const backup::VerificationResult& result) {
+              if (!store_options.enabled()) return backup::to_json(result);
+              nlohmann::json j = nlohmann::json::parse(backup::to_json(result));
+              j["source"] = source_report(verified->manifest);
+              fit_source(j);
+              return j.dump(-1, ' ', true);
+            };
+            if (auto s = write_report(report, with_source(verified->result)); !s) {
               std::cerr << "okami-operator verify-backup: " << s.error().describe() << "\n";
               return 1;
             }
@@ -88,7 +96,7 @@ Subcommand verify_backup_command() {
                 return 2;
               }
             }
-            std::cout << backup::to_json(verified->result) << "\n";
+            std::cout << with_source(verified->result) << "\n";
             return 0;
           }};
 }

@@ -3,13 +3,17 @@
 // (heartbeat, every collection with the same id and count, a vector round trip) and prints the
 // result (exit 0 when verified, 1 when not, 2 on bad usage). In a Job it holds no key: the result
 // goes unsigned into its termination message and the operator signs it; --key-file signs here.
+// The backup is a local --archive or, with --object-store-endpoint and --backup-name, a backup in
+// the store, re-verified by reading it back from there.
 #include <boost/program_options.hpp>
 #include <iostream>
 #include <nlohmann/json.hpp>
 
 #include "app/job_report.h"
 #include "app/subcommands.h"
+#include "app/object_store_options.h"
 #include "common/clock.h"
+#include "okami/backup/stored_backup.h"
 #include "okami/backup/verify.h"
 #include "okami/chroma/migration_verify.h"
 
@@ -19,15 +23,17 @@ namespace po = boost::program_options;
 
 namespace {
 
-// Runs every check; the returned result is complete but unsigned.
+// Runs every check; the returned result is complete but unsigned. `verify` re-verifies the backup
+// (from its archive or from the store).
+template <typename VerifyBackup>
 migration::MigrationResult check(const std::string& chroma_url, const std::string& token,
-                                 const backup::VerifyOptions& archive_options,
-                                 const std::string& chroma_version, const std::string& checked_at) {
+                                 const std::string& stack_uid, const std::string& chroma_version,
+                                 const std::string& checked_at, VerifyBackup&& verify) {
   migration::MigrationResult r;
   r.checked_at = checked_at;
   r.chroma_version = chroma_version;
-  r.stack_uid = archive_options.expect_stack_uid.value_or("");
-  auto verified = backup::verify_backup(archive_options);
+  r.stack_uid = stack_uid;
+  common::Result<backup::VerifiedBackup> verified = verify();
   if (!verified) {
     r.message = "the backup archive does not verify: " + verified.error().describe();
     return r;
@@ -74,19 +80,28 @@ Subcommand verify_migration_command() {
           [](const std::vector<std::string>& args) {
             po::options_description desc("okami-operator verify-migration");
             std::string url, token_file, archive, key_file, stack_uid, version, report, temp_dir, sha256;
+            ObjectStoreOptions store_options;
             desc.add_options()("help,h", "show this help")(
                 "chroma-url", po::value(&url)->required(), "the migrated Chroma, e.g. http://okami-chroma.ns.svc:8000")(
                 "token-file", po::value(&token_file), "Chroma auth token (0.x servers with token auth)")(
-                "archive", po::value(&archive)->required(), "the backup archive taken before the migration")(
+                "archive", po::value(&archive), "the backup archive taken before the migration; or the object store")(
                 "key-file", po::value(&key_file), "HMAC-SHA256 signing key: sign the printed result")(
-                "expect-sha256", po::value(&sha256), "archive SHA-256 (default: <archive>.sha256)")(
+                "expect-sha256", po::value(&sha256),
+                "archive SHA-256 (default: <archive>.sha256; with the store: the signed one, which must be "
+                "the one its manifest.json records)")(
                 "expect-stack-uid", po::value(&stack_uid)->required(), "the stack the backup must belong to")(
                 "chroma-version", po::value(&version)->required(), "the Chroma version being verified")(
                 "temp-dir", po::value(&temp_dir), "where the archived database is checked (default: TMPDIR)")(
                 "termination-log", po::value(&report),
                 "file that receives the unsigned result for the operator (a Job's /dev/termination-log)");
+            store_options.add_to(desc);
             po::variables_map vm;
             if (auto done = parse_or_help(desc, args, vm)) return *done;
+            if (archive.empty() == !store_options.enabled()) {
+              std::cerr << "okami-operator verify-migration: give exactly one of --archive and "
+                           "--object-store-endpoint\n";
+              return 2;
+            }
             std::string key;
             if (!key_file.empty()) {
               auto loaded = backup::load_key(key_file);
@@ -112,7 +127,13 @@ Subcommand verify_migration_command() {
             if (!sha256.empty()) options.expect_archive_sha256 = sha256;
             options.checked_at = common::format_rfc3339(clock.wall_now());
             options.temp_dir = temp_dir;
-            migration::MigrationResult result = check(url, token, options, version, options.checked_at);
+            auto verify = [&]() -> common::Result<backup::VerifiedBackup> {
+              if (!store_options.enabled()) return backup::verify_backup(options);
+              auto store = store_options.open(clock);
+              if (!store) return tl::unexpected(store.error());
+              return backup::verify_stored_backup(**store, store_options.backup_name, options);
+            };
+            migration::MigrationResult result = check(url, token, stack_uid, version, options.checked_at, verify);
             if (result.message.size() > 1024) result.message.resize(1024);
             if (auto s = write_report(report, migration::to_json(result)); !s) {
               std::cerr << "okami-operator verify-migration: " << s.error().describe() << "\n";

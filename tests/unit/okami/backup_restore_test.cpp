@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
+
 #include "okami/backup/archive.h"
 #include "okami/chroma/data_format.h"
 #include "unit/okami/archive_tamper.h"
@@ -153,6 +156,59 @@ TEST(RestoreBackup, RefusesAnArchiveOfAnotherStackOrFormat) {
   EXPECT_NE(restored.error().message.find("chroma-0.5"), std::string::npos) << restored.error().message;
   r.expect_format = "chroma-0.5";
   EXPECT_TRUE(restore_backup(r));
+}
+
+// An archive handed over in small reads, as an object store's body arrives.
+class StringSource final : public ByteSource {
+ public:
+  explicit StringSource(std::string bytes) : bytes_(std::move(bytes)) {}
+  common::Result<size_t> read(void* buffer, size_t capacity) override {
+    const size_t n = std::min({capacity, size_t{4096}, bytes_.size() - at_});
+    std::memcpy(buffer, bytes_.data() + at_, n);
+    at_ += n;
+    return n;
+  }
+
+ private:
+  std::string bytes_;
+  size_t at_ = 0;
+};
+
+TEST(RestoreBackupFromSource, RestoresTheSameFilesAsFromTheFile) {
+  Fixture f;
+  StringSource source(okami::testing::read_file(f.summary.archive));
+  RestoreOptions r = f.options("restored");
+  r.archive = "s3://bucket/b1/archive.tar";  // only names it
+  r.expect_archive_sha256 = f.summary.archive_sha256;
+  r.expect_archive_size = f.summary.archive_size;
+  auto restored = restore_backup(r, source);
+  ASSERT_TRUE(restored) << restored.error().describe();
+  EXPECT_EQ(restored->archive_sha256, f.summary.archive_sha256);
+  EXPECT_EQ(okami::testing::read_file(f.dir / "restored" / "3f1c0c2e-seg-a" / "data_level0.bin"),
+            okami::testing::read_file(f.dir / "data" / "3f1c0c2e-seg-a" / "data_level0.bin"));
+}
+
+TEST(RestoreBackupFromSource, NeedsTheRecordedChecksumAndTouchesNothingWithout) {
+  Fixture f;
+  StringSource source(okami::testing::read_file(f.summary.archive));
+  auto restored = restore_backup(f.options("restored"), source);
+  ASSERT_FALSE(restored);
+  EXPECT_EQ(restored.error().code, common::ErrorCode::kInvalidArgument) << restored.error().describe();
+  EXPECT_FALSE(fs::exists(f.dir / "restored"));
+}
+
+TEST(RestoreBackupFromSource, RefusesAnotherSizeThanRecordedAndLeavesTheTargetEmpty) {
+  Fixture f;
+  // Zeros after the end-of-archive marker: a tar reader ignores them, the recorded size does not.
+  StringSource source(okami::testing::read_file(f.summary.archive) + std::string(512, '\0'));
+  RestoreOptions r = f.options("restored");
+  r.expect_archive_sha256 = f.summary.archive_sha256;
+  r.expect_archive_size = f.summary.archive_size;
+  auto restored = restore_backup(r, source);
+  ASSERT_FALSE(restored);
+  EXPECT_EQ(restored.error().code, common::ErrorCode::kIntegrity);
+  EXPECT_NE(restored.error().message.find("recorded size"), std::string::npos) << restored.error().describe();
+  EXPECT_TRUE(fs::is_empty(f.dir / "restored"));
 }
 
 }  // namespace

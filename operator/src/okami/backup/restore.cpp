@@ -131,13 +131,12 @@ Status commit(Staging& staging, const fs::path& target) {
   return common::ok();
 }
 
-}  // namespace
-
-Result<RestoreSummary> restore_backup(const RestoreOptions& options) {
-  auto expected_sha = expected_archive_sha256(options.archive, options.expect_archive_sha256, "restore");
-  if (!expected_sha) return fail(expected_sha.error());
+// Extracts through `read_checked` (a file or a source) into staging dirs and moves the files into
+// place once every check passed.
+template <typename ReadChecked>
+Result<RestoreSummary> restore_with(const RestoreOptions& options, const std::string& expected_sha,
+                                    ReadChecked&& read_checked) {
   std::error_code ec;
-  if (!fs::is_regular_file(options.archive, ec)) return fail(ErrorCode::kNotFound, "no archive at " + options.archive.string());
   if (auto st = prepare_target(options.target); !st) return fail(st.error());
   if (options.memory_target) {
     if (auto st = prepare_target(*options.memory_target); !st) return fail(st.error());
@@ -154,8 +153,9 @@ Result<RestoreSummary> restore_backup(const RestoreOptions& options) {
   }
   RestoreVisitor visitor(chroma_staging.dir,
                          options.memory_target ? std::optional<fs::path>(memory_staging.dir) : std::nullopt);
-  auto checked = read_checked_archive(
-      options.archive, {*expected_sha, options.expect_stack_uid, options.expect_format, std::nullopt}, visitor);
+  auto checked = read_checked(ArchiveExpectations{expected_sha, options.expect_stack_uid, options.expect_format,
+                                                  options.expect_archive_size},
+                              visitor);
   if (!checked) return fail(checked.error());
   if (auto st = commit(chroma_staging, options.target); !st) return fail(st.error());
   if (options.memory_target) {
@@ -168,6 +168,30 @@ Result<RestoreSummary> restore_backup(const RestoreOptions& options) {
   summary.archive_sha256 = checked->read.sha256;
   summary.manifest = std::move(checked->manifest);
   return summary;
+}
+
+}  // namespace
+
+Result<RestoreSummary> restore_backup(const RestoreOptions& options) {
+  auto expected_sha = expected_archive_sha256(options.archive, options.expect_archive_sha256, "restore");
+  if (!expected_sha) return fail(expected_sha.error());
+  std::error_code ec;
+  if (!fs::is_regular_file(options.archive, ec)) {
+    return fail(ErrorCode::kNotFound, "no archive at " + options.archive.string());
+  }
+  return restore_with(options, *expected_sha, [&](const ArchiveExpectations& expect, RestoreVisitor& visitor) {
+    return read_checked_archive(options.archive, expect, visitor);
+  });
+}
+
+Result<RestoreSummary> restore_backup(const RestoreOptions& options, ByteSource& source) {
+  if (!options.expect_archive_sha256) {
+    return fail(ErrorCode::kInvalidArgument, "restoring " + options.archive.string() + " needs its recorded SHA-256");
+  }
+  return restore_with(options, *options.expect_archive_sha256,
+                      [&](const ArchiveExpectations& expect, RestoreVisitor& visitor) {
+                        return read_checked_archive(source, expect, visitor);
+                      });
 }
 
 }  // namespace okami::backup

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/result.h"
+#include "okami/backup/archive.h"
 #include "okami/backup/manifest.h"
 
 namespace okami::backup {
@@ -20,6 +21,7 @@ struct RestoreOptions {
   std::optional<std::filesystem::path> memory_target;  // receives memory/…; skipped when unset
   // Expected archive SHA-256; default: read from checksum_path(archive), which must exist.
   std::optional<std::string> expect_archive_sha256;
+  std::optional<uint64_t> expect_archive_size;  // checked when set (a store records it)
   // The stack and data format the operator signed for this backup: an archive whose manifest
   // names another refuses to restore (an archive swapped after verification).
   std::optional<std::string> expect_stack_uid;
@@ -41,5 +43,9 @@ struct RestoreSummary {
 // failures. Never deletes or overwrites anything it did not create in this call; on failure the
 // files it extracted are removed and the target is left as it was. Blocks on disk I/O.
 common::Result<RestoreSummary> restore_backup(const RestoreOptions& options);
+// The same over an archive read from `source` (an object store): options.archive only names it and
+// expect_archive_sha256 is required (kInvalidArgument without it). The archive is read once, as it
+// arrives; nothing but the extracted files is written.
+common::Result<RestoreSummary> restore_backup(const RestoreOptions& options, ByteSource& source);
 
 }  // namespace okami::backup

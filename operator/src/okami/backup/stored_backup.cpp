@@ -34,6 +34,18 @@ bool is_hex_sha256(const std::string& s) {
   return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string::npos;
 }
 
+// The checksum the operator signed for a backup (when the caller has one) is the one manifest.json
+// records: otherwise the store holds another archive than the one that was verified and signed,
+// and nothing of it is trusted.
+Status check_signed_checksum(ObjectStore& store, const StoredBackupRecord& record,
+                             const std::optional<std::string>& signed_sha256) {
+  if (!signed_sha256 || *signed_sha256 == record.archive_sha256) return common::ok();
+  return fail(ErrorCode::kIntegrity, "the store holds another archive than the one signed: " +
+                                         display_url(store.config(), stored_manifest_key(record.name)) +
+                                         " records SHA-256 " + record.archive_sha256 + ", the signed one is " +
+                                         *signed_sha256);
+}
+
 }  // namespace
 
 Status validate_backup_name(const std::string& name) {
@@ -169,6 +181,7 @@ Result<std::vector<std::string>> list_stored_backups(ObjectStore& store) {
 Result<VerifiedBackup> verify_stored_backup(ObjectStore& store, const std::string& name, VerifyOptions options) {
   auto record = read_stored_record(store, name);
   if (!record) return fail(record.error());
+  if (auto st = check_signed_checksum(store, *record, options.expect_archive_sha256); !st) return fail(st.error());
   options.archive = display_url(store.config(), record->archive_key);
   options.expect_archive_sha256 = record->archive_sha256;
   options.expect_archive_size = record->archive_size;
@@ -180,6 +193,39 @@ Result<VerifiedBackup> verify_stored_backup(ObjectStore& store, const std::strin
     return fail(ErrorCode::kIntegrity, "the manifest in " + options.archive.string() + " differs from its manifest.json");
   }
   return verified;
+}
+
+Result<RestoreSummary> restore_stored_backup(ObjectStore& store, const std::string& name, RestoreOptions options) {
+  auto record = read_stored_record(store, name);
+  if (!record) return fail(record.error());
+  if (auto st = check_signed_checksum(store, *record, options.expect_archive_sha256); !st) return fail(st.error());
+  options.archive = display_url(store.config(), record->archive_key);
+  options.expect_archive_sha256 = record->archive_sha256;
+  options.expect_archive_size = record->archive_size;
+  // The archive's recorded SHA-256 pins every byte restored, the manifest inside it included, so
+  // manifest.json's copy of the manifest adds nothing here (and a check after the files are in
+  // place could not leave the target as it was).
+  StoredObjectSource source(store, record->archive_key);
+  return restore_backup(options, source);
+}
+
+Result<RemovalSummary> remove_stored_backup(ObjectStore& store, const std::string& name) {
+  if (auto st = validate_backup_name(name); !st) return fail(st.error());
+  // manifest.json first: from its removal on no reader counts the backup, whatever is left.
+  const std::vector<std::string> keys = {stored_manifest_key(name), stored_archive_key(name, Compression::kNone),
+                                         stored_archive_key(name, Compression::kGzip)};
+  RemovalSummary summary;
+  for (const auto& key : keys) {
+    auto info = store.head(key);
+    if (!info) {
+      if (info.error().code == ErrorCode::kNotFound) continue;  // already gone: a retried removal
+      return fail(info.error());
+    }
+    if (auto st = store.remove(key); !st) return fail(st.error());
+    summary.removed.push_back(key);
+    summary.bytes += info->size;
+  }
+  return summary;
 }
 
 }  // namespace okami::backup

@@ -6,7 +6,8 @@
 // A backup exists only once its manifest.json does: a listing counts nothing else, and a reader
 // checks the archive's size and SHA-256 against it. An upload that breaks off (a crash, a kill, a
 // network failure) leaves at most an archive without manifest.json, which no reader takes for a
-// backup and the next upload of that name replaces; a complete backup is never overwritten.
+// backup and the next upload of that name replaces; a complete backup is never overwritten. A
+// removal takes manifest.json first, so a removal that breaks off leaves no backup either.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,8 @@
 #include "common/result.h"
 #include "okami/backup/archive.h"
 #include "okami/backup/manifest.h"
+#include "okami/backup/removal.h"
+#include "okami/backup/restore.h"
 #include "okami/backup/store/object_store.h"
 #include "okami/backup/verify.h"
 
@@ -71,10 +74,27 @@ common::Result<std::vector<std::string>> list_stored_backups(ObjectStore& store)
 
 // verify_backup of a stored backup, reading the archive back from the store in one streamed pass
 // (only the archived database is copied, to options.temp_dir). The size and SHA-256 come from
-// manifest.json; options.archive and the expected checksum and size are set here. Errors: those
-// of read_stored_record, verify_backup and ObjectStore::get.
+// manifest.json; options.archive and the expected size are set here. A caller's
+// expect_archive_sha256 (the checksum the operator signed) must equal the recorded one. Errors:
+// kIntegrity when it does not (the store holds another archive than the one signed), those of
+// read_stored_record, verify_backup and ObjectStore::get.
 common::Result<VerifiedBackup> verify_stored_backup(ObjectStore& store, const std::string& name,
                                                     VerifyOptions options);
+
+// restore_backup of a stored backup, streaming the archive from the store through the same checks
+// (size and SHA-256 from manifest.json, every file against the manifest) into options.target;
+// options.archive is set here. A caller's expect_archive_sha256 must equal the recorded one,
+// checked before the target is touched. Errors: kIntegrity when it does not, those of
+// read_stored_record, restore_backup and ObjectStore::get; on failure the targets are left as they
+// were.
+common::Result<RestoreSummary> restore_stored_backup(ObjectStore& store, const std::string& name,
+                                                     RestoreOptions options);
+
+// Removes the stored backup `name`: manifest.json first, so that a removal which breaks off leaves
+// no half backup that counts, then archive.tar and archive.tar.gz. Objects already gone are
+// skipped, so a retried removal succeeds. The summary names the keys removed (relative to the
+// prefix) and their total size. Errors: kInvalidArgument (bad name), those of ObjectStore.
+common::Result<RemovalSummary> remove_stored_backup(ObjectStore& store, const std::string& name);
 
 // An object of the store as a ByteSource: ObjectStore::get runs on a thread of its own and hands
 // each chunk over (at most one 256 KiB chunk held). The store must not be used by anyone else
