@@ -163,11 +163,11 @@ stack_restored_from_the_store_serves_the_same_memories() {
   NS="$NEW_NS"
   credentials_secret || return 1
   stored list-backups | grep -q "\"name\":\"$STORED_NAME\"" || { echo "  $STORED_NAME not listed"; return 1; }
-  new_backup "$IMPORTED" "fromObjectStore: {backupName: $STORED_NAME}" || return 1
   sed -e "s/namespace: okami$/namespace: $NS/" -e 's|^  client:$|&\n    healthCheck: {path: /healthz, port: 8080}|' \
     "$ROOT_DIR/manifests/samples/okamistack.yaml" | k apply -f - >/dev/null || return 1
   k patch okamistack "$STACK" -n "$NS" --type merge -p "{\"spec\":{\"backup\":{\"objectStore\":$(object_store_json)},
     \"restore\":{\"fromBackup\":\"$IMPORTED\",\"allowForeignStack\":true}}}" >/dev/null || return 1
+  new_backup "$IMPORTED" "fromObjectStore: {backupName: $STORED_NAME}" || return 1
   wait_verified "$IMPORTED" || return 1
   echo "  $IMPORTED: $(okb "$IMPORTED" '{.status.message}'); collections $(okb "$IMPORTED" '{.status.source.collections[*].name}')"
   wait_for "Ollama Running" 240 pods_ready_on_real_node "app.kubernetes.io/component=model-server,okami.io/stack=$STACK" || return 1

@@ -30,7 +30,18 @@ TEST(JobCommands, EveryJobsArgumentsAreAcceptedByTheCommandItRuns) {
   settings.operator_image = "okami-operator:test";
   jobs::BackupRef backup{"b", "0123456789ab", std::string(64, 'a'), 1 << 20, "7c9e6679-7425-40de-944b-e07fc1f90ae7",
                          "chroma-0.5"};
+  // The same Jobs for a backup in an object store: the --object-store-* flags and --backup-name.
+  jobs::BackupRef stored = backup;
+  stored.stored = jobs::StoredLocation{
+      Json{{"endpoint", "https://s3.example.com"}, {"bucket", "okami-backups"}, {"prefix", "prod"},
+           {"credentials", {{"secretName", "okami-s3"}}}, {"caBundle", {{"secretName", "s3-ca"}}}},
+      "b-01234567"};
   const std::vector<std::pair<std::string, Json>> built = {
+      {"stored archive", jobs::archive_job(stored, *stack, "0.5.23", settings)},
+      {"stored verify", jobs::verify_job(stored, *stack, settings)},
+      {"stored removal", jobs::archive_removal_job(stored, *stack, settings)},
+      {"stored migration verify", jobs::migration_verify_job(stored, *stack, "1.0.15", settings)},
+      {"stored restore", jobs::restore_job(stored, *stack, settings)},
       {"archive", jobs::archive_job(backup, *stack, "0.5.23", settings)},
       {"verify", jobs::verify_job(backup, *stack, settings)},
       {"removal", jobs::archive_removal_job(backup, *stack, settings)},
