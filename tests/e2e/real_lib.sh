@@ -1,6 +1,15 @@
 # The helpers of the e2e tests that run the sample stack on the real node with the operator
 # installed by its chart: they act on $NS, $STACK, $REL, $OP_NS and $NODE as the test sets them
 # (a test that moves to another namespace sets NS again). Sourced after lib.sh.
+# require_real_node: without a real node these tests fail at once (they never fall back to KWOK);
+# sets NODE to its name.
+require_real_node() {
+  [ -n "${OKAMI_REAL_NODE:-}" ] && [ "${OKAMI_REAL_NODE}" != 0 ] && [ -S "${OKAMI_CONTAINERD_SOCK:-}" ] || {
+    echo "FAIL real node: OKAMI_REAL_NODE is not set; start the control plane with its real node (hack/cluster.sh up)"
+    echo "0 passed, 1 failed"; exit 1; }
+  NODE="$OKAMI_REAL_NODE"
+}
+
 MODEL=mxbai-embed-large
 MODEL_FILE=/opt/okami-local-models/$MODEL/Modelfile
 

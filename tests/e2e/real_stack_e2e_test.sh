@@ -14,10 +14,7 @@ set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 . "$(dirname "${BASH_SOURCE[0]}")/real_lib.sh"
 
-[ -n "${OKAMI_REAL_NODE:-}" ] && [ "${OKAMI_REAL_NODE}" != 0 ] && [ -S "${OKAMI_CONTAINERD_SOCK:-}" ] || {
-  echo "FAIL real node: OKAMI_REAL_NODE is not set; start the control plane with its real node (hack/cluster.sh up)"
-  echo "0 passed, 1 failed"; exit 1; }
-NODE="$OKAMI_REAL_NODE"
+require_real_node
 h() { "$HELM_BIN" "$@"; }
 
 REL="e2e-real-$$"; OP_NS="e2e-real-op-$$"; NS="e2e-real-$$"; STACK=okami

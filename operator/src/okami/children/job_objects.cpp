@@ -164,6 +164,20 @@ void use_store(const StoredLocation& stored, Json& args, Json& mounts, Json& vol
   args.push_back(stored.name);
 }
 
+// Points a Job that reads `backup` at its archive: the stored backup, or --archive with the
+// backups volume mounted read-only.
+void read_archive(const BackupRef& backup, const desired::ChildNames& names, Json& args, Json& mounts,
+                  Json& volumes) {
+  if (backup.stored) {
+    use_store(*backup.stored, args, mounts, volumes);
+    return;
+  }
+  args.push_back("--archive");
+  args.push_back(archive_path(backup.name, backup.uid));
+  mounts.push_back(mount("backups", kBackupsMount, true));
+  volumes.push_back(volume_for_claim("backups", names.backup_pvc, true));
+}
+
 }  // namespace
 
 std::string stored_backup_name(const std::string& backup_name, const std::string& backup_uid) {
@@ -241,14 +255,7 @@ Json verify_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
   Json args = Json::array({"verify-backup"});
   Json mounts = Json::array();
   Json volumes = Json::array();
-  if (backup.stored) {
-    use_store(*backup.stored, args, mounts, volumes);
-  } else {
-    args.push_back("--archive");
-    args.push_back(archive_path(backup.name, backup.uid));
-    mounts.push_back(mount("backups", kBackupsMount, true));
-    volumes.push_back(volume_for_claim("backups", names.backup_pvc, true));
-  }
+  read_archive(backup, names, args, mounts, volumes);
   // An imported backup has no checksum yet and is another stack's: the Job reports both.
   if (!backup.archive_sha256.empty()) {
     args.push_back("--expect-sha256");
@@ -304,14 +311,7 @@ Json migration_verify_job(const BackupRef& backup, const v1alpha1::OkamiStack& s
                            stack.metadata.uid, "--chroma-version", to_version});
   Json mounts = Json::array();
   Json volumes = Json::array();
-  if (backup.stored) {
-    use_store(*backup.stored, args, mounts, volumes);
-  } else {
-    args.push_back("--archive");
-    args.push_back(archive_path(backup.name, backup.uid));
-    mounts.push_back(mount("backups", kBackupsMount, true));
-    volumes.push_back(volume_for_claim("backups", names.backup_pvc, true));
-  }
+  read_archive(backup, names, args, mounts, volumes);
   return job(migration_verify_job_name(stack.metadata.name, to_version), stack, labels,
              owner_ref(v1alpha1::kOkamiStackKind, stack.metadata.name, stack.metadata.uid),
              std::move(args), std::move(mounts), std::move(volumes),
@@ -332,14 +332,7 @@ Json restore_job(const BackupRef& backup, const v1alpha1::OkamiStack& stack,
                            "--expect-format", backup.data_format});
   Json mounts = Json::array({mount("target", kRestoreTargetMount, false)});
   Json volumes = Json::array({volume_for_claim("target", desired::active_chroma_data_pvc(stack), false)});
-  if (backup.stored) {
-    use_store(*backup.stored, args, mounts, volumes);
-  } else {
-    args.push_back("--archive");
-    args.push_back(archive_path(backup.name, backup.uid));
-    mounts.push_back(mount("backups", kBackupsMount, true));
-    volumes.push_back(volume_for_claim("backups", names.backup_pvc, true));
-  }
+  read_archive(backup, names, args, mounts, volumes);
   return job(restore_job_name(stack.metadata.name, backup.name), stack, labels,
              owner_ref(v1alpha1::kOkamiStackKind, stack.metadata.name, stack.metadata.uid),
              std::move(args), std::move(mounts), std::move(volumes), kRestoreDeadlineSeconds,
