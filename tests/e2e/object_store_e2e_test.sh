@@ -124,19 +124,22 @@ operator_killed_while_archiving_the_backup_still_verifies() {
 # under its name (an archive object without manifest.json is no backup), and the next backup
 # succeeds.
 a_killed_upload_leaves_no_backup_and_the_next_one_succeeds() {
-  local victim="$STACK-cut" next="$STACK-after-cut" pod name
+  local victim="$STACK-cut" next="$STACK-after-cut" sel pod name phase
+  sel="okami.io/backup=$victim,app.kubernetes.io/component=backup-archive"
   new_backup "$victim" "quiesce: false" || return 1
-  wait_for "the archive pod running" 300 sh -c "$KUBE_BIN_DIR/kubectl get pods -n $NS -l okami.io/backup=$victim,app.kubernetes.io/component=backup-archive -o jsonpath='{.items[*].status.phase}' | grep -qx Running" || return 1
-  pod="$(k get pods -n "$NS" -l "okami.io/backup=$victim,app.kubernetes.io/component=backup-archive" -o name | head -1)"
+  wait_for "the archive pod running" 300 sh -c "$KUBE_BIN_DIR/kubectl get pods -n $NS -l $sel -o jsonpath='{.items[*].status.phase}' | grep -qE 'Running|Succeeded|Failed'" || return 1
+  pod="$(k get pods -n "$NS" -l "$sel" -o name | head -1)"
+  phase="$(k get "$pod" -n "$NS" -o jsonpath='{.status.phase}')"
   k delete "$pod" -n "$NS" --grace-period=0 --force >/dev/null 2>&1
+  echo "  killed $pod while it was $phase"
+  wait_for "$victim finished" 300 sh -c "$KUBE_BIN_DIR/kubectl get okb $victim -n $NS -o jsonpath='{.status.phase}' | grep -qE '^(Failed|Verified)$'" || return 1
   name="$(okb "$victim" '{.status.archive.storedName}')"
-  wait_for "$victim Failed" 300 sh -c "$KUBE_BIN_DIR/kubectl get okb $victim -n $NS -o jsonpath='{.status.phase}' | grep -qx Failed" || {
-    echo "  $victim: $(okb "$victim" '{.status.phase}') $(okb "$victim" '{.status.message}')"
-    # The upload may have completed before the kill landed: then it must be a whole backup.
-    [ "$(okb "$victim" '{.status.phase}')" = Verified ] || return 1; }
   echo "  $victim: $(okb "$victim" '{.status.phase}'): $(okb "$victim" '{.status.message}' | cut -c1-160)"
   if [ "$(okb "$victim" '{.status.phase}')" = Failed ]; then
     stored list-backups | grep -q "\"name\":\"$name\"" && { echo "  the store lists the cut backup"; return 1; }
+  else
+    # The upload had finished before the kill landed: then it is a whole backup, listed.
+    [ "$phase" = Succeeded ] && stored list-backups | grep -q "\"name\":\"$name\"" || return 1
   fi
   new_backup "$next" "quiesce: false" || return 1
   wait_verified "$next" || return 1
