@@ -117,6 +117,13 @@ std::optional<kube::ReconcileResult> StackReconciler::reconcile_restore(
       return report(true, "RestoreBackupNotVerified", "OkamiBackup '" + name + "' has no signed result");
     }
     jobs::BackupRef bref = backup_ref(*backup);
+    // The Job reads the archive where status.archive says it is: only where the signed result
+    // says it was verified (the checksum pins its bytes as well).
+    if (jobs::archive_location(bref) != signed_backup->archive_path) {
+      return report(true, "RestoreBackupNotVerified",
+                    "OkamiBackup '" + name + "' points at " + jobs::archive_location(bref) +
+                        ", not at the archive its signed result names (" + signed_backup->archive_path + ")");
+    }
     bref.archive_sha256 = signed_backup->archive_sha256;
     bref.stack_uid = signed_backup->stack_uid;
     bref.data_format = signed_backup->data_format;

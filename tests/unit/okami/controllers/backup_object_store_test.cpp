@@ -226,6 +226,23 @@ TEST_F(BackupObjectStoreTest, AnotherStacksDataIsRestoredOnlyWhenTheAdminAllowsI
   EXPECT_EQ(flag(*job, "--archive"), "<absent>");
 }
 
+TEST_F(BackupObjectStoreTest, ARestoreReadsOnlyTheStoreTheSignedResultNames) {
+  import_backup();
+  // status.archive is rewritten to point at another bucket: the signed URL no longer matches.
+  Json moved = current();
+  moved["status"]["archive"]["objectStore"]["bucket"] = "attacker-bucket";
+  h.client.put(kOkamiBackupType, moved);
+  h.edit_stack({{"spec", {{"restore", {{"fromBackup", kBackup}, {"allowForeignStack", true}}}}}});
+  ASSERT_TRUE(h.settle_stack());
+  h.run_workloads();
+  ASSERT_TRUE(h.settle_stack());
+  auto stalled = condition_of(h.stack(), "Stalled");
+  ASSERT_TRUE(stalled) << h.stack()["status"].dump();
+  EXPECT_EQ(stalled->reason, "RestoreBackupNotVerified");
+  EXPECT_NE(stalled->message.find("attacker-bucket"), std::string::npos) << stalled->message;
+  EXPECT_FALSE(h.get(res::kJob, jobs::restore_job_name(kStack, kBackup)));
+}
+
 TEST_F(BackupObjectStoreTest, AllowForeignStackNeverLetsABackupOfAnotherStackObjectIn) {
   import_backup();
   // The same backup, made for another stack of this namespace: never this stack's restore.
