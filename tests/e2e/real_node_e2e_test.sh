@@ -162,9 +162,15 @@ readiness_probe_makes_ready() {
 
 service_from_pod() {
   k wait -n "$NS" --for=condition=Ready pod/client --timeout=60s >/dev/null || return 1
-  local ip out; ip="$(k get svc web -n "$NS" -o jsonpath='{.spec.clusterIP}')"
-  out="$(k exec -n "$NS" client -- sh -c "printf 'GET /index.html HTTP/1.0\r\n\r\n' | nc -w 5 $ip 80")"
-  echo "  client -> $ip:80: $(echo "$out" | head -1)"
+  local ip out i; ip="$(k get svc web -n "$NS" -o jsonpath='{.spec.clusterIP}')"
+  # Until kube-proxy has programmed the Service's endpoints it rejects connections to it (No
+  # route to host): give it the seconds that takes on a loaded machine.
+  for i in $(seq 1 30); do
+    out="$(k exec -n "$NS" client -- sh -c "printf 'GET /index.html HTTP/1.0\r\n\r\n' | nc -w 5 $ip 80" 2>&1)"
+    grep -q "served by okami-real-node" <<<"$out" && break
+    sleep 1
+  done
+  echo "  client -> $ip:80 (try $i): $(echo "$out" | head -1)"
   grep -q "served by okami-real-node" <<<"$out"
 }
 
