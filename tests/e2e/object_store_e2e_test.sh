@@ -122,17 +122,16 @@ operator_killed_while_archiving_the_backup_still_verifies() {
 
 # The archive Job's pod is killed while it uploads: the backup fails, the store lists nothing
 # under its name (an archive object without manifest.json is no backup), and the next backup
-# succeeds. 256 MiB of random bytes in the client's memory volume make the upload last long enough
+# succeeds. 1 GiB of random bytes in the client's memory volume make the upload last long enough
 # for the kill to land in it; should it land after the upload all the same, what the store lists
 # must be a whole backup that verifies.
 a_killed_upload_leaves_no_backup_and_the_next_one_succeeds() {
   local victim="$STACK-cut" next="$STACK-after-cut" sel pod name phase client
   client="$(k get pods -n "$NS" -l "app.kubernetes.io/component=client,okami.io/stack=$STACK" --field-selector=status.phase=Running -o name | head -1)"
-  k exec -n "$NS" "$client" -- sh -c 'head -c 268435456 /dev/urandom > "$CREWAI_STORAGE_DIR/ballast.bin"' || return 1
+  k exec -n "$NS" "$client" -- sh -c 'head -c 1073741824 /dev/urandom > "$CREWAI_STORAGE_DIR/ballast.bin"' || return 1
   sel="okami.io/backup=$victim,app.kubernetes.io/component=backup-archive"
   new_backup "$victim" "quiesce: false" || return 1
   wait_for "the archive pod running" 300 sh -c "$KUBE_BIN_DIR/kubectl get pods -n $NS -l $sel -o jsonpath='{.items[*].status.phase}' | grep -qE 'Running|Succeeded|Failed'" || return 1
-  sleep 1  # into the upload: the snapshot and the first parts
   pod="$(k get pods -n "$NS" -l "$sel" -o name | head -1)"
   phase="$(k get "$pod" -n "$NS" -o jsonpath='{.status.phase}')"
   k delete "$pod" -n "$NS" --grace-period=0 --force >/dev/null 2>&1
