@@ -48,6 +48,24 @@ Status check_signed_checksum(ObjectStore& store, const StoredBackupRecord& recor
 
 }  // namespace
 
+namespace {
+
+// The record of a stored backup about to be read (verified or restored), checked against the
+// signed checksum the caller expects; `options` then names the archive and expects exactly the
+// size and SHA-256 manifest.json records.
+template <typename Options>
+Result<StoredBackupRecord> read_for(ObjectStore& store, const std::string& name, Options& options) {
+  auto record = read_stored_record(store, name);
+  if (!record) return fail(record.error());
+  if (auto st = check_signed_checksum(store, *record, options.expect_archive_sha256); !st) return fail(st.error());
+  options.archive = display_url(store.config(), record->archive_key);
+  options.expect_archive_sha256 = record->archive_sha256;
+  options.expect_archive_size = record->archive_size;
+  return record;
+}
+
+}  // namespace
+
 Status validate_backup_name(const std::string& name) {
   if (name.empty() || name.size() > 200 || name == "." || name == ".." ||
       name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
@@ -179,12 +197,8 @@ Result<std::vector<std::string>> list_stored_backups(ObjectStore& store) {
 }
 
 Result<VerifiedBackup> verify_stored_backup(ObjectStore& store, const std::string& name, VerifyOptions options) {
-  auto record = read_stored_record(store, name);
+  auto record = read_for(store, name, options);
   if (!record) return fail(record.error());
-  if (auto st = check_signed_checksum(store, *record, options.expect_archive_sha256); !st) return fail(st.error());
-  options.archive = display_url(store.config(), record->archive_key);
-  options.expect_archive_sha256 = record->archive_sha256;
-  options.expect_archive_size = record->archive_size;
   StoredObjectSource source(store, record->archive_key);
   auto verified = verify_backup(options, source);
   if (!verified) return verified;
@@ -196,12 +210,8 @@ Result<VerifiedBackup> verify_stored_backup(ObjectStore& store, const std::strin
 }
 
 Result<RestoreSummary> restore_stored_backup(ObjectStore& store, const std::string& name, RestoreOptions options) {
-  auto record = read_stored_record(store, name);
+  auto record = read_for(store, name, options);
   if (!record) return fail(record.error());
-  if (auto st = check_signed_checksum(store, *record, options.expect_archive_sha256); !st) return fail(st.error());
-  options.archive = display_url(store.config(), record->archive_key);
-  options.expect_archive_sha256 = record->archive_sha256;
-  options.expect_archive_size = record->archive_size;
   // The archive's recorded SHA-256 pins every byte restored, the manifest inside it included, so
   // manifest.json's copy of the manifest adds nothing here (and a check after the files are in
   // place could not leave the target as it was).

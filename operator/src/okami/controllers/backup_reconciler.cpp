@@ -332,11 +332,8 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
     if (auto s = v1alpha1::OkamiStack::load(*stack_json)) stack = std::move(*s);
   }
   f.stack_exists = stack.has_value();
-  const Json import_from = raw["spec"].value("fromObjectStore", Json());
-  f.imported = import_from.is_object();
-  const Json stack_store =
-      stack_json ? (*stack_json)["spec"].value("backup", Json::object()).value("objectStore", Json()) : Json();
-  f.has_store = stack_store.is_object();
+  f.imported = backup.spec.from_object_store.has_value();
+  f.has_store = stack && stack->spec.backup.object_store.has_value();
   f.quiesce = backup.quiesce();
   f.has_key = !options_.signing_key.empty();
   f.archive_reported = !str(status.value("archive", Json::object()), "sha256").empty();
@@ -353,8 +350,9 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
   // in status.archive before any Job runs, so the backup stays where it went.
   jobs::BackupRef target = bref;
   if (f.has_store) {
-    target.stored = jobs::StoredLocation{
-        stack_store, f.imported ? str(import_from, "backupName") : jobs::stored_backup_name(ref.name, backup.metadata.uid)};
+    target.stored = jobs::StoredLocation{stack->spec.backup.object_store->to_json(),
+                                         f.imported ? backup.spec.from_object_store->backup_name
+                                                    : jobs::stored_backup_name(ref.name, backup.metadata.uid)};
   }
 
   const std::string archive_name = jobs::job_name(ref.name, "archive");

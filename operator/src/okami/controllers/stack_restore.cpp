@@ -61,8 +61,7 @@ std::optional<kube::ReconcileResult> StackReconciler::reconcile_restore(
   // from the object store) only when the admin says so, and only through an OkamiBackup made for
   // this stack (spec.stackRef), verified and signed here.
   const bool made_for_stack = str((*backup).value("spec", Json::object()), "stackRef") == stack.metadata.name;
-  const bool allow_foreign =
-      raw["spec"].value("restore", Json::object()).value("allowForeignStack", false) && made_for_stack;
+  const bool allow_foreign = stack.spec.restore->allow_foreign_stack.value_or(false) && made_for_stack;
   if (!b.belongs_to_stack && !allow_foreign) {
     return report(true, "RestoreBackupForOtherStack",
                   "OkamiBackup '" + name + "' was taken from another stack" +
