@@ -77,20 +77,20 @@ struct Mirror {
     std::lock_guard lock(mu);
     switch (e.type) {
       case WatcherEvent::Type::kRestarted:
-        store.replace(e.objects);
+        store.replace_prepared(e.objects);
         ++restarts;
         break;
       case WatcherEvent::Type::kApplied:
-        if (e.object["metadata"]["name"] == kRootCa) break;
-        store.apply(e.object);
-        log.push_back("apply:" + e.object["metadata"]["name"].get<std::string>() + ":" +
-                      e.object["data"].value("v", ""));
+        if ((*e.object)["metadata"]["name"] == kRootCa) break;
+        store.apply_prepared(e.object);
+        log.push_back("apply:" + (*e.object)["metadata"]["name"].get<std::string>() + ":" +
+                      (*e.object)["data"].value("v", ""));
         versions.push_back(e.resource_version);
         break;
       case WatcherEvent::Type::kDeleted:
-        if (e.object["metadata"]["name"] == kRootCa) break;
-        store.remove(kube::object_key(e.object));
-        log.push_back("delete:" + e.object["metadata"]["name"].get<std::string>());
+        if ((*e.object)["metadata"]["name"] == kRootCa) break;
+        store.remove(kube::object_key(*e.object));
+        log.push_back("delete:" + (*e.object)["metadata"]["name"].get<std::string>());
         versions.push_back(e.resource_version);
         break;
     }
@@ -161,9 +161,9 @@ TEST_F(WatcherIntegration, AMetadataOnlyWatchNeverReceivesASecretsData) {
   kube::Watcher watcher(c, resources::kSecret, options, cluster_->clock(), random, [&](const WatcherEvent& e) {
     std::lock_guard lock(mu);
     if (e.type == WatcherEvent::Type::kRestarted) {
-      for (const auto& o : e.objects) seen.push_back(o);
+      for (const auto& o : e.objects) seen.push_back(*o);
     } else {
-      seen.push_back(e.object);
+      seen.push_back(*e.object);
     }
   });
   watcher.start();
@@ -274,7 +274,7 @@ class KillableClient final : public kube::Client {
   common::Result<Json> apply(const kube::ResourceType& t, const std::string& ns, const Json& o, const kube::ApplyOptions& a, const std::string& s) override { return inner_.apply(t, ns, o, a, s); }
   common::Status remove(const kube::ResourceType& t, const std::string& ns, const std::string& n, const kube::DeleteOptions& d = {}) override { return inner_.remove(t, ns, n, d); }
   common::Status watch(const kube::ResourceType& t, const std::string& ns, const kube::WatchOptions& o,
-                       const std::function<bool(const kube::WatchEvent&)>& on_event,
+                       const kube::WatchHandler& on_event,
                        std::stop_token stop) override {
     std::stop_source mine;
     {

@@ -41,6 +41,9 @@ struct WatchEvent {
   std::string type;  // ADDED, MODIFIED, DELETED, BOOKMARK, ERROR
   Json object;
 };
+// Receives each event of a watch; returns false to end it. It may take the event's object (move
+// from it): the client does not read an event after handing it over.
+using WatchHandler = std::function<bool(WatchEvent&)>;
 
 enum class PatchType { kMerge, kJson, kStrategicMerge };
 
@@ -97,7 +100,7 @@ class Client {
   // or stop is requested. An ERROR event carrying a 410 Status is returned as kGone.
   virtual common::Status watch(const ResourceType& type, const std::string& ns,
                                const WatchOptions& options,
-                               const std::function<bool(const WatchEvent&)>& on_event,
+                               const WatchHandler& on_event,
                                std::stop_token stop) = 0;
 };
 

@@ -164,16 +164,11 @@ void Controller::enqueue_all(const MapFunc& map, const Json& object) {
 void Controller::handle(Watch& watch, const WatcherEvent& event) {
   switch (event.type) {
     case WatcherEvent::Type::kRestarted: {
-      // Wake what is new or changed, and what vanished while we were not watching.
-      std::vector<Json> objects = event.objects;
-      std::vector<std::string> keys;
-      keys.reserve(objects.size());
-      for (const auto& o : objects) keys.push_back(object_key(o));
-      auto previous = watch.store->replace(std::move(objects));
-      for (const auto& key : keys) {
-        ObjectPtr now = watch.store->get(key);
-        if (!now) continue;
-        auto old = previous.find(key);
+      // Wake what is new or changed, and what vanished while we were not watching. The store
+      // takes the event's objects as they are (shared, not copied).
+      auto previous = watch.store->replace_prepared(event.objects);
+      for (const ObjectPtr& now : event.objects) {
+        auto old = previous.find(object_key(*now));
         if (old == previous.end() || !watch.predicate || watch.predicate(*old->second, *now)) {
           enqueue_all(watch.map, *now);
         }
@@ -183,9 +178,10 @@ void Controller::handle(Watch& watch, const WatcherEvent& event) {
       break;
     }
     case WatcherEvent::Type::kApplied: {
-      ObjectPtr old = watch.store->apply(event.object);
-      if (!old || !watch.predicate || watch.predicate(*old, event.object)) {
-        std::vector<ObjectRef> refs = watch.map(event.object);
+      const Json& now = *event.object;
+      ObjectPtr old = watch.store->apply_prepared(event.object);
+      if (!old || !watch.predicate || watch.predicate(*old, now)) {
+        std::vector<ObjectRef> refs = watch.map(now);
         if (old) {
           // An owner that let go of the object is woken too, but each key only once: a second
           // add could reach a worker that already took the first and reconcile twice.
@@ -200,8 +196,8 @@ void Controller::handle(Watch& watch, const WatcherEvent& event) {
       break;
     }
     case WatcherEvent::Type::kDeleted: {
-      ObjectPtr old = watch.store->remove(object_key(event.object));
-      enqueue_all(watch.map, old ? *old : event.object);
+      ObjectPtr old = watch.store->remove(object_key(*event.object));
+      enqueue_all(watch.map, old ? *old : *event.object);
       break;
     }
   }

@@ -70,7 +70,7 @@ common::Status FencedClient::remove(const ResourceType& type, const std::string&
 }
 
 common::Status FencedClient::watch(const ResourceType& type, const std::string& ns, const WatchOptions& options,
-                                   const std::function<bool(const WatchEvent&)>& on_event, std::stop_token stop) {
+                                   const WatchHandler& on_event, std::stop_token stop) {
   return inner_.watch(type, ns, options, on_event, stop);
 }
 

@@ -33,7 +33,7 @@ class FencedClient final : public Client {
   common::Status remove(const ResourceType& type, const std::string& ns, const std::string& name,
                         const DeleteOptions& options = {}) override;
   common::Status watch(const ResourceType& type, const std::string& ns, const WatchOptions& options,
-                       const std::function<bool(const WatchEvent&)>& on_event, std::stop_token stop) override;
+                       const WatchHandler& on_event, std::stop_token stop) override;
 
   // Writes refused so far (for logs and tests).
   long refused() const { return refused_.load(); }

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kube/api_error.h"
+#include "kube/api_json.h"
 #include "kube/watch_event.h"
 
 namespace okami::kube {
@@ -207,7 +208,7 @@ Result<Json> HttpClient::send_json(const HttpRequest& request) {
     return fail(std::move(err));
   }
   if (is_blank(response->body)) return Json::object();
-  auto doc = Json::parse(response->body, nullptr, /*allow_exceptions=*/false);
+  auto doc = parse_api_json(response->body);
   if (doc.is_discarded()) {
     return fail(ErrorCode::kParse, "the apiserver answered " + request.method + " " + request.path +
                                        " with a body that is not JSON");
@@ -363,7 +364,7 @@ common::Status HttpClient::remove(const ResourceType& type, const std::string& n
 
 common::Status HttpClient::watch(const ResourceType& type, const std::string& ns,
                                  const WatchOptions& options,
-                                 const std::function<bool(const WatchEvent&)>& on_event,
+                                 const WatchHandler& on_event,
                                  std::stop_token stop) {
   Query q{{"watch", "true"}};
   if (!options.label_selector.empty()) q.emplace_back("labelSelector", options.label_selector);

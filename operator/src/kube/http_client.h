@@ -66,7 +66,7 @@ class HttpClient final : public Client {
   common::Status remove(const ResourceType& type, const std::string& ns, const std::string& name,
                         const DeleteOptions& options = {}) override;
   common::Status watch(const ResourceType& type, const std::string& ns, const WatchOptions& options,
-                       const std::function<bool(const WatchEvent&)>& on_event,
+                       const WatchHandler& on_event,
                        std::stop_token stop) override;
 
  private:

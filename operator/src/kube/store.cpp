@@ -87,9 +87,10 @@ void Store::unindex_locked(const std::string& key, const json& object) {
   }
 }
 
-ObjectPtr Store::apply(json object) {
-  const std::string key = object_key(object);
-  ObjectPtr fresh = prepare(std::move(object));
+ObjectPtr Store::apply(json object) { return apply_prepared(prepare(std::move(object))); }
+
+ObjectPtr Store::apply_prepared(ObjectPtr fresh) {
+  const std::string key = object_key(*fresh);
   std::lock_guard lock(mu_);
   ObjectPtr previous;
   auto it = objects_.find(key);
@@ -115,12 +116,21 @@ ObjectPtr Store::remove(const std::string& key) {
 }
 
 std::unordered_map<std::string, ObjectPtr> Store::replace(std::vector<json> objects) {
+  std::vector<ObjectPtr> prepared;
+  prepared.reserve(objects.size());
+  for (auto& obj : objects) prepared.push_back(prepare(std::move(obj)));
+  objects.clear();
+  return replace_prepared(std::move(prepared));
+}
+
+std::unordered_map<std::string, ObjectPtr> Store::replace_prepared(std::vector<ObjectPtr> objects) {
   // Build the new content outside the lock, then swap it in at once.
   std::map<std::string, ObjectPtr> fresh;
   for (auto& obj : objects) {
-    std::string key = object_key(obj);
-    fresh[key] = prepare(std::move(obj));
+    std::string key = object_key(*obj);
+    fresh[key] = std::move(obj);
   }
+  objects.clear();
   std::map<std::string, std::unordered_map<std::string, std::set<std::string>>> fresh_indexes;
   std::unordered_map<std::string, ObjectPtr> previous;
   {

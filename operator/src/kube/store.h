@@ -52,11 +52,15 @@ class Store {
 
   // Inserts or replaces one object; returns the previous version (nullptr if none).
   ObjectPtr apply(nlohmann::json object);
+  // The same for an object already prepared for caching (a watcher's, transformed and frozen):
+  // it is stored as is, shared, never copied.
+  ObjectPtr apply_prepared(ObjectPtr object);
   // Removes the object with this key; returns it (nullptr if it was not cached).
   ObjectPtr remove(const std::string& key);
   // Replaces the whole content in one step (a relist) and marks the store synced. Returns the
   // previous content so the caller can tell what vanished.
   std::unordered_map<std::string, ObjectPtr> replace(std::vector<nlohmann::json> objects);
+  std::unordered_map<std::string, ObjectPtr> replace_prepared(std::vector<ObjectPtr> objects);
 
   ObjectPtr get(const std::string& key) const;
   ObjectPtr get(const std::string& ns, const std::string& name) const;

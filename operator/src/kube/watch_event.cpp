@@ -1,6 +1,7 @@
 #include "kube/watch_event.h"
 
 #include "kube/api_error.h"
+#include "kube/api_json.h"
 #include "kube/json_fields.h"
 
 namespace okami::kube {
@@ -20,7 +21,7 @@ std::string excerpt(std::string_view line) {
 }  // namespace
 
 common::Result<WatchEvent> decode_watch_line(std::string_view line) {
-  auto doc = Json::parse(line.begin(), line.end(), nullptr, /*allow_exceptions=*/false);
+  auto doc = parse_api_json(line);
   if (doc.is_discarded() || !doc.is_object()) {
     return fail(ErrorCode::kParse,
                 "watch stream sent a line that is not a JSON object: " + excerpt(line));

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/memory.h"
 #include "kube/json_fields.h"
 
 namespace okami::kube {
@@ -59,38 +60,98 @@ Watcher::Step Watcher::step(std::stop_token stop) {
   return watch(stop);
 }
 
+bool ListSlots::acquire(std::stop_token stop) {
+  std::unique_lock lock(mu_);
+  if (!cv_.wait(lock, stop, [&] { return free_ > 0; })) return false;
+  --free_;
+  return true;
+}
+
+void ListSlots::release() {
+  {
+    std::lock_guard lock(mu_);
+    ++free_;
+  }
+  cv_.notify_one();
+}
+
+ObjectPtr Watcher::prepare(Json object) const {
+  // List items omit kind and apiVersion; watch events carry them. Make both look alike.
+  if (!object.contains("kind") || options_.metadata_only) object["kind"] = type_.kind;
+  if (!object.contains("apiVersion") || options_.metadata_only) {
+    object["apiVersion"] = type_.api_version();
+  }
+  // The HTTP client drops managedFields while parsing; a client that hands over objects it did
+  // not parse (a fake, a test) gets the same result here.
+  if (auto meta = object.find("metadata"); meta != object.end() && meta->is_object()) {
+    meta->erase("managedFields");
+  }
+  if (options_.transform) options_.transform(object);
+  return std::make_shared<const Json>(std::move(object));
+}
+
 Watcher::Step Watcher::list(std::stop_token stop) {
+  if (options_.list_slots && !options_.list_slots->acquire(stop)) {
+    return Step{WatcherState::kEmpty, std::nullopt, std::nullopt};
+  }
+  Step step = list_pages(stop);
+  if (options_.list_slots) options_.list_slots->release();
+  return step;
+}
+
+// Pages are read one at a time and each page's items are prepared for the cache at once, so a
+// page's parsed body is gone before the next one arrives: the list is never held in memory twice.
+Watcher::Step Watcher::list_pages(std::stop_token stop) {
   ListOptions lo;
   lo.label_selector = options_.label_selector;
   lo.field_selector = options_.field_selector;
   lo.limit = options_.page_size;
   lo.metadata_only = options_.metadata_only;
-  auto listed = client_.list_all(type_, options_.ns, lo);
-  if (!listed) {
-    spdlog::warn("watcher {}: list failed: {}", type_.plural, listed.error().describe());
-    return Step{WatcherState::kEmpty, listed.error(), next_backoff()};
-  }
-  if (stop.stop_requested()) return Step{WatcherState::kEmpty, std::nullopt, std::nullopt};
   WatcherEvent event;
   event.type = WatcherEvent::Type::kRestarted;
-  event.resource_version = (*listed)["metadata"].value("resourceVersion", std::string());
-  if (listed->contains("items") && (*listed)["items"].is_array()) {
-    auto& items = (*listed)["items"];
-    event.objects.reserve(items.size());
-    for (auto& item : items) {
-      // List items omit kind and apiVersion; watch events carry them. Make both look alike.
-      if (!item.contains("kind") || options_.metadata_only) item["kind"] = type_.kind;
-      if (!item.contains("apiVersion") || options_.metadata_only) item["apiVersion"] = type_.api_version();
-      event.objects.push_back(std::move(item));
+  for (;;) {
+    auto page = client_.list(type_, options_.ns, lo);
+    if (!page && page.error().code == common::ErrorCode::kGone && !lo.continue_token.empty()) {
+      // The continue token expired: the list took longer than the server keeps versions. Paging
+      // again would expire again; read the whole collection in one response instead (client-go).
+      spdlog::info("watcher {}: continue token expired, listing without pages", type_.plural);
+      event.objects.clear();
+      lo.continue_token.clear();
+      lo.limit = 0;
+      continue;
     }
+    if (!page) {
+      spdlog::warn("watcher {}: list failed: {}", type_.plural, page.error().describe());
+      return Step{WatcherState::kEmpty, page.error(), next_backoff()};
+    }
+    if (stop.stop_requested()) return Step{WatcherState::kEmpty, std::nullopt, std::nullopt};
+    if (auto items = page->find("items"); items != page->end() && items->is_array()) {
+      event.objects.reserve(event.objects.size() + items->size());
+      for (auto& item : *items) event.objects.push_back(prepare(std::move(item)));
+    }
+    std::string next;
+    if (auto meta = page->find("metadata"); meta != page->end() && meta->is_object()) {
+      event.resource_version = meta->value("resourceVersion", std::string());
+      next = meta->value("continue", std::string());
+    }
+    if (next.empty()) break;
+    if (next == lo.continue_token) {
+      common::Error e = common::make_error(common::ErrorCode::kInternal,
+                                           "list " + type_.plural + ": the server repeated a continue token");
+      return Step{WatcherState::kEmpty, e, next_backoff()};
+    }
+    lo.continue_token = std::move(next);
+    // A continued list must not pin a resourceVersion: the token carries it.
+    lo.resource_version.clear();
   }
   {
     std::lock_guard lock(rv_mu_);
     resource_version_ = event.resource_version;
   }
-  failures_ = 0;
   state_ = WatcherState::kInitListed;
   handler_(event);
+  event.objects.clear();
+  if (options_.return_memory_after_list) common::return_free_memory();
   return Step{WatcherState::kInitListed, std::nullopt, std::nullopt};
 }
 
@@ -110,7 +171,7 @@ Watcher::Step Watcher::watch(std::stop_token stop) {
   state_ = WatcherState::kWatching;
   auto status = client_.watch(
       type_, options_.ns, wo,
-      [&](const WatchEvent& we) {
+      [&](WatchEvent& we) {
         if (we.type == "ERROR") {
           stream_error = error_from_status(we.object);
           return false;
@@ -125,11 +186,6 @@ Watcher::Step Watcher::watch(std::stop_token stop) {
         if (we.type == "BOOKMARK") return true;
         WatcherEvent event;
         event.resource_version = rv;
-        event.object = we.object;
-        if (options_.metadata_only) {
-          event.object["kind"] = type_.kind;
-          event.object["apiVersion"] = type_.api_version();
-        }
         if (we.type == "DELETED") {
           event.type = WatcherEvent::Type::kDeleted;
         } else if (we.type == "ADDED" || we.type == "MODIFIED") {
@@ -138,6 +194,7 @@ Watcher::Step Watcher::watch(std::stop_token stop) {
           spdlog::warn("watcher {}: ignoring unknown event type {}", type_.plural, we.type);
           return true;
         }
+        event.object = prepare(std::move(we.object));
         handler_(event);
         return !stop.stop_requested();
       },
@@ -153,7 +210,9 @@ Watcher::Step Watcher::watch(std::stop_token stop) {
       resource_version_.clear();
     }
     state_ = WatcherState::kEmpty;
-    return Step{WatcherState::kEmpty, stream_error, std::nullopt};
+    // Back off before the relist: a list slower than the server's compaction would otherwise
+    // relist in a tight loop. The count grows until a watch delivers an event.
+    return Step{WatcherState::kEmpty, stream_error, next_backoff()};
   }
   state_ = WatcherState::kInitListed;
   if (stream_error && !stop.stop_requested()) {

@@ -8,7 +8,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <stop_token>
@@ -22,6 +24,7 @@
 #include "common/result.h"
 #include "kube/client.h"
 #include "kube/resource.h"
+#include "kube/store.h"
 
 namespace okami::kube {
 
@@ -35,10 +38,32 @@ struct WatcherEvent {
     kDeleted,    // `object` (its last known state) was deleted
   };
   Type type = Type::kApplied;
-  Json object;
-  std::vector<Json> objects;
+  // Prepared for caching: kind and apiVersion set, managedFields gone, the watch's transform
+  // applied, and frozen. A store keeps these very objects: nothing is copied on the way.
+  ObjectPtr object;
+  std::vector<ObjectPtr> objects;
   std::string resource_version;  // the collection's version after this event
 };
+
+// Bounds how many initial lists run at once among the watchers that share it. A list holds a
+// whole collection in memory, parsed, until its store has it; every watcher of a process starts
+// at the same moment, and unbounded they would all hold their collections at once.
+class ListSlots {
+ public:
+  explicit ListSlots(int slots) : free_(slots > 0 ? slots : 1) {}
+  // Blocks until a slot is free; false when `stop` is requested first.
+  bool acquire(std::stop_token stop);
+  void release();
+
+ private:
+  std::mutex mu_;
+  std::condition_variable_any cv_;
+  int free_;
+};
+
+// Rewrites an object before it is cached (client-go's transform): what no reader needs is
+// dropped, so the cache does not hold it for the life of the process.
+using Transform = std::function<void(Json& object)>;
 
 struct WatcherOptions {
   std::string ns;  // "" = all namespaces (or a cluster-scoped type)
@@ -54,6 +79,13 @@ struct WatcherOptions {
   std::chrono::milliseconds backoff_base{800};
   std::chrono::milliseconds backoff_cap{std::chrono::seconds(30)};
   double backoff_jitter = 1.0;
+  // Shared by the watchers whose initial lists should not overlap; null: no bound.
+  std::shared_ptr<ListSlots> list_slots;
+  // Applied to every listed or watched object before it is cached; null: none.
+  Transform transform;
+  // Hand freed heap back to the system after each initial list (the list's transient memory
+  // would otherwise stay in the allocator's free lists, resident).
+  bool return_memory_after_list = false;
 };
 
 class Watcher {
@@ -89,6 +121,8 @@ class Watcher {
 
  private:
   Step list(std::stop_token stop);
+  Step list_pages(std::stop_token stop);
+  ObjectPtr prepare(Json object) const;
   Step watch(std::stop_token stop);
   std::chrono::milliseconds next_backoff();
   void run(std::stop_token stop);

@@ -448,6 +448,8 @@ TEST_F(ControllerTest, ARelistReconcilesWhatChangedOrVanishedWhileDisconnected) 
   client.erase(kCm, "ns", "deleted");
   client.compact();  // the resume version is gone: the watcher must relist
   clock.advance(1s);
+  ASSERT_TRUE(clock.wait_for_sleeps_started(2)) << "the relist waits out a backoff first";
+  clock.advance(5s);
   ASSERT_TRUE(r.wait_for_calls(5));
   EXPECT_EQ(r.count("ns/same"), 1) << "an unchanged object is not reconciled again after a relist";
   EXPECT_EQ(r.count("ns/edited"), 2);

@@ -357,7 +357,7 @@ class FakeClient final : public Client {
   }
   common::Status watch(const ResourceType& type, const std::string& ns,
                        const WatchOptions& options,
-                       const std::function<bool(const WatchEvent&)>& on_event,
+                       const WatchHandler& on_event,
                        std::stop_token stop) override {
     // Registered before taking the lock: when stop is already requested it runs inline.
     std::stop_callback wake(stop, [this] {
@@ -401,7 +401,8 @@ class FakeClient final : public Client {
         continue;
       }
       lock.unlock();
-      const bool more = on_event(WatchEvent{entry.event_type, entry.object});
+      WatchEvent event{entry.event_type, std::move(entry.object)};
+      const bool more = on_event(event);
       lock.lock();
       if (!more) return common::ok();
     }

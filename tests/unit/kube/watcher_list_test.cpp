@@ -1,0 +1,166 @@
+// The watcher's initial list: read page by page into cache-ready objects, an expired continue
+// token answered by one list without pages, transforms and managedFields applied before the
+// cache sees an object, and the slots that keep initial lists from all running at once.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "kube/http_client.h"
+#include "kube/transforms.h"
+#include "kube/watcher.h"
+#include "unit/kube/fake_client.h"
+#include "unit/kube/scripted_transport.h"
+
+namespace okami::kube {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::FakeClient;
+using testing::ScriptedRandom;
+using testing::ScriptedReply;
+using testing::ScriptedTransport;
+
+const char* kPath = "/api/v1/namespaces/ns/configmaps";
+
+std::string item(const std::string& name) {
+  return R"({"metadata":{"name":")" + name +
+         R"(","namespace":"ns","managedFields":[{"manager":"m","fieldsV1":{"f:data":{}}}]},"data":{"k":"v"}})";
+}
+std::string page(const std::string& rv, const std::string& next, const std::vector<std::string>& names) {
+  std::string items;
+  for (const auto& n : names) items += (items.empty() ? "" : ",") + item(n);
+  return R"({"kind":"ConfigMapList","metadata":{"resourceVersion":")" + rv + R"(")" +
+         (next.empty() ? "" : R"(,"continue":")" + next + R"(")") + R"(},"items":[)" + items + "]}";
+}
+
+struct ListedThroughHttp {
+  common::FakeClock clock;
+  std::shared_ptr<ScriptedTransport> transport = std::make_shared<ScriptedTransport>(&clock);
+  std::unique_ptr<HttpClient> client;
+  ScriptedRandom random{{0.5}};
+  std::vector<WatcherEvent> events;
+  std::unique_ptr<Watcher> watcher;
+  ListedThroughHttp() {
+    ClientOptions o;
+    o.qps = 0;
+    client = std::make_unique<HttpClient>(transport, o, clock, nullptr);
+    WatcherOptions w;
+    w.ns = "ns";
+    w.page_size = 2;
+    watcher = std::make_unique<Watcher>(*client, resources::kConfigMap, w, clock, random,
+                                        [this](const WatcherEvent& e) { events.push_back(e); });
+  }
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const auto& o : events.at(0).objects) out.push_back((*o)["metadata"]["name"]);
+    return out;
+  }
+};
+
+TEST(WatcherList, ReadsEveryPageIntoCacheReadyObjectsWithoutManagedFields) {
+  ListedThroughHttp t;
+  t.transport->on("GET", std::string(kPath) + "?limit=2&continue=p2", ScriptedReply::json(200, page("12", "", {"c"})));
+  t.transport->on("GET", std::string(kPath) + "?limit=2", ScriptedReply::json(200, page("11", "p2", {"a", "b"})));
+  auto step = t.watcher->step({});
+  ASSERT_FALSE(step.error) << step.error->describe();
+  ASSERT_EQ(t.events.size(), 1u);
+  EXPECT_EQ(t.events[0].type, WatcherEvent::Type::kRestarted);
+  EXPECT_EQ(t.names(), (std::vector<std::string>{"a", "b", "c"}));
+  for (const auto& o : t.events[0].objects) {
+    EXPECT_FALSE((*o)["metadata"].contains("managedFields"));
+    EXPECT_EQ((*o)["kind"], "ConfigMap");
+    EXPECT_EQ((*o)["apiVersion"], "v1");
+    EXPECT_EQ((*o)["data"]["k"], "v");
+  }
+  EXPECT_EQ(t.watcher->resource_version(), "12") << "the last page's version";
+}
+
+TEST(WatcherList, AnExpiredContinueTokenFallsBackToOneListWithoutPages) {
+  ListedThroughHttp t;
+  t.transport->on("GET", std::string(kPath) + "?limit=2&continue=p2",
+                  ScriptedReply::json(410, R"({"kind":"Status","code":410,"reason":"Expired","message":"continue expired"})"));
+  t.transport->on("GET", std::string(kPath) + "?limit=2", ScriptedReply::json(200, page("11", "p2", {"a", "b"})));
+  t.transport->on("GET", kPath, ScriptedReply::json(200, page("30", "", {"a", "c", "d"})));
+  auto step = t.watcher->step({});
+  ASSERT_FALSE(step.error) << step.error->describe();
+  EXPECT_EQ(step.state, WatcherState::kInitListed);
+  EXPECT_EQ(t.names(), (std::vector<std::string>{"a", "c", "d"}))
+      << "the first page's objects are dropped, not delivered twice or mixed with a newer list";
+  EXPECT_EQ(t.watcher->resource_version(), "30");
+  const auto requests = t.transport->requests();
+  ASSERT_EQ(requests.size(), 3u);
+  EXPECT_EQ(requests[2].request.path, kPath) << "no limit, no continue";
+}
+
+TEST(WatcherList, TheTransformAppliesToListedAndWatchedObjectsBeforeTheyAreCached) {
+  FakeClient client;
+  client.set_watch_returns_when_idle(true);
+  common::FakeClock clock;
+  ScriptedRandom random{{0.5}};
+  const Json pod = {{"apiVersion", "v1"}, {"kind", "Pod"},
+                    {"metadata", {{"name", "p"}, {"namespace", "ns"}, {"managedFields", Json::array({{{"manager", "k"}}})}}},
+                    {"spec", {{"containers", Json::array({{{"name", "c"}, {"image", "i"}}})}}},
+                    {"status", {{"phase", "Running"}}}};
+  client.put(resources::kPod, pod);
+  Store store;
+  WatcherOptions options;
+  options.transform = keep_metadata_and_status;
+  Watcher watcher(client, resources::kPod, options, clock, random, [&](const WatcherEvent& e) {
+    if (e.type == WatcherEvent::Type::kRestarted) store.replace_prepared(e.objects);
+    if (e.type == WatcherEvent::Type::kApplied) store.apply_prepared(e.object);
+  });
+  watcher.step({});
+  auto listed = store.get("ns", "p");
+  ASSERT_TRUE(listed);
+  EXPECT_FALSE(listed->contains("spec"));
+  EXPECT_FALSE((*listed)["metadata"].contains("managedFields"));
+  EXPECT_EQ((*listed)["status"]["phase"], "Running");
+  EXPECT_EQ((*listed)["kind"], "Pod");
+
+  Json changed = pod;
+  changed["status"]["phase"] = "Succeeded";
+  client.put(resources::kPod, changed);
+  watcher.step({});
+  auto watched = store.get("ns", "p");
+  ASSERT_TRUE(watched);
+  EXPECT_FALSE(watched->contains("spec"));
+  EXPECT_FALSE((*watched)["metadata"].contains("managedFields"));
+  EXPECT_EQ((*watched)["status"]["phase"], "Succeeded");
+}
+
+TEST(WatcherList, AnInitialListWaitsForAFreeSlotAndAStopEndsTheWait) {
+  FakeClient client;
+  common::FakeClock clock;
+  ScriptedRandom random{{0.5}};
+  auto slots = std::make_shared<ListSlots>(1);
+  WatcherOptions options;
+  options.list_slots = slots;
+  int restarts = 0;
+  Watcher watcher(client, resources::kConfigMap, options, clock, random,
+                  [&](const WatcherEvent&) { ++restarts; });
+
+  ASSERT_TRUE(slots->acquire({}));  // another watcher's list holds the only slot
+  std::jthread lister([&] { watcher.step({}); });
+  std::this_thread::sleep_for(200ms);
+  EXPECT_EQ(client.list_calls(), 0) << "no list while the slot is taken";
+  slots->release();
+  lister.join();
+  EXPECT_EQ(client.list_calls(), 1);
+  EXPECT_EQ(restarts, 1);
+  ASSERT_TRUE(slots->acquire({})) << "the list gave its slot back";
+
+  // A watcher stopped while it waits for a slot lists nothing and reports no error.
+  Watcher waiting(client, resources::kConfigMap, options, clock, random, [](const WatcherEvent&) {});
+  std::stop_source stop;
+  Watcher::Step step{WatcherState::kWatching, std::nullopt, std::nullopt};
+  std::jthread stopped([&] { step = waiting.step(stop.get_token()); });
+  std::this_thread::sleep_for(100ms);
+  stop.request_stop();
+  stopped.join();
+  EXPECT_EQ(step.state, WatcherState::kEmpty);
+  EXPECT_FALSE(step.error);
+  EXPECT_EQ(client.list_calls(), 1);
+}
+
+}  // namespace
+}  // namespace okami::kube
