@@ -462,3 +462,8 @@ echo "over ${IDLE_SECONDS}s after convergence; p50/p99: controller_runtime_recon
 echo "restart: start-up, writes and peak RSS of a fresh process with N converged stacks. RSS and CPU are"
 echo "the operator process's own (VmHWM, utime+stime); writes include Events."
 echo "JSON: $OUT"
+
+# Instruction counts of the hot paths under callgrind (no cluster); OKAMI_BENCH_INSTRUCTIONS=0 skips.
+if [ "${OKAMI_BENCH_INSTRUCTIONS:-1}" != 0 ]; then
+  echo; "$HACK_DIR/bench-instructions.sh" --out "$(dirname "$OUT")/instructions.json"
+fi
