@@ -11,8 +11,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev nlohmann-json3-dev libexpected-dev libsqlite3-dev libarchive-dev
   libhowardhinnant-date-dev libcurl4-openssl-dev tzdata
   clang-14 libclang-rt-14-dev lua5.1 python3-venv openssl curl sqlite3 jq yq
-  valgrind  # hack/bench-instructions.sh: instruction counts under callgrind
 )
+# The benchmarks, not the build: instruction counts under callgrind (hack/bench-instructions.sh).
+PACKAGES+=(valgrind)
 # The real node (hack/cluster.sh) and the images it runs (hack/images.sh): container runtime,
 # CNI plugins, the kernel's packet filter, and the tools that build images without a registry.
 NODE_PACKAGES=(

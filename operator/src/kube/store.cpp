@@ -50,13 +50,23 @@ Store::Store(StoreOptions options) : options_(options) {
   index_funcs_[kIndexLabel] = index_by_label;
 }
 
+Store::Packed Store::pack(const json& object) {
+  std::vector<std::uint8_t> bytes = json::to_msgpack(object);
+  bytes.shrink_to_fit();  // the encoder grows the buffer by doubling: keep only what it holds
+  return std::make_shared<const std::vector<std::uint8_t>>(std::move(bytes));
+}
+
+ObjectPtr Store::unpack(const Packed& packed) {
+  return std::make_shared<const json>(json::from_msgpack(*packed));
+}
+
 void Store::add_index(const std::string& name, IndexFunc fn) {
   std::lock_guard lock(mu_);
   index_funcs_[name] = std::move(fn);
   auto& index = indexes_[name];
   index.clear();
-  for (const auto& [key, obj] : objects_) {
-    for (auto& value : index_funcs_[name](*obj)) index[value].insert(key);
+  for (const auto& [key, packed] : objects_) {
+    for (auto& value : index_funcs_[name](*unpack(packed))) index[value].insert(key);
   }
 }
 
@@ -91,15 +101,16 @@ ObjectPtr Store::apply(json object) { return apply_prepared(prepare(std::move(ob
 
 ObjectPtr Store::apply_prepared(ObjectPtr fresh) {
   const std::string key = object_key(*fresh);
+  Packed packed = pack(*fresh);
   std::lock_guard lock(mu_);
   ObjectPtr previous;
   auto it = objects_.find(key);
   if (it != objects_.end()) {
-    previous = it->second;
+    previous = unpack(it->second);
     unindex_locked(key, *previous);
-    it->second = fresh;
+    it->second = std::move(packed);
   } else {
-    objects_.emplace(key, fresh);
+    objects_.emplace(key, std::move(packed));
   }
   index_locked(key, *fresh);
   return previous;
@@ -109,7 +120,7 @@ ObjectPtr Store::remove(const std::string& key) {
   std::lock_guard lock(mu_);
   auto it = objects_.find(key);
   if (it == objects_.end()) return nullptr;
-  ObjectPtr previous = it->second;
+  ObjectPtr previous = unpack(it->second);
   unindex_locked(key, *previous);
   objects_.erase(it);
   return previous;
@@ -125,73 +136,103 @@ std::unordered_map<std::string, ObjectPtr> Store::replace(std::vector<json> obje
 
 std::unordered_map<std::string, ObjectPtr> Store::replace_prepared(std::vector<ObjectPtr> objects) {
   // Build the new content outside the lock, then swap it in at once.
-  std::map<std::string, ObjectPtr> fresh;
-  for (auto& obj : objects) {
-    std::string key = object_key(*obj);
-    fresh[key] = std::move(obj);
-  }
-  objects.clear();
+  std::map<std::string, Packed> fresh;
   std::map<std::string, std::unordered_map<std::string, std::set<std::string>>> fresh_indexes;
-  std::unordered_map<std::string, ObjectPtr> previous;
+  std::map<std::string, Packed> previous;
   {
-    std::lock_guard lock(mu_);
-    for (const auto& [name, fn] : index_funcs_) {
-      auto& index = fresh_indexes[name];
-      for (const auto& [key, obj] : fresh) {
+    std::unique_lock lock(mu_);
+    const auto funcs = index_funcs_;
+    lock.unlock();
+    for (auto& obj : objects) {
+      std::string key = object_key(*obj);
+      for (const auto& [name, fn] : funcs) {
+        auto& index = fresh_indexes[name];
         for (auto& value : fn(*obj)) index[value].insert(key);
       }
+      fresh[std::move(key)] = pack(*obj);
     }
-    previous.reserve(objects_.size());
-    for (auto& [key, obj] : objects_) previous.emplace(key, std::move(obj));
+    objects.clear();
+    lock.lock();
+    if (funcs.size() != index_funcs_.size()) {  // an index was added meanwhile: rebuild them all
+      fresh_indexes.clear();
+      for (const auto& [name, fn] : index_funcs_) {
+        auto& index = fresh_indexes[name];
+        for (const auto& [key, packed] : fresh) {
+          for (auto& value : fn(*unpack(packed))) index[value].insert(key);
+        }
+      }
+    }
+    previous.swap(objects_);
     objects_ = std::move(fresh);
     indexes_ = std::move(fresh_indexes);
     synced_ = true;
   }
   synced_cv_.notify_all();
-  return previous;
+  std::unordered_map<std::string, ObjectPtr> out;
+  out.reserve(previous.size());
+  for (auto& [key, packed] : previous) out.emplace(key, unpack(packed));
+  return out;
 }
 
 ObjectPtr Store::get(const std::string& key) const {
-  std::lock_guard lock(mu_);
-  auto it = objects_.find(key);
-  return it == objects_.end() ? nullptr : it->second;
+  Packed packed;
+  {
+    std::lock_guard lock(mu_);
+    auto it = objects_.find(key);
+    if (it == objects_.end()) return nullptr;
+    packed = it->second;
+  }
+  return unpack(packed);
 }
 
 ObjectPtr Store::get(const std::string& ns, const std::string& name) const {
   return get(object_key(ns, name));
 }
 
-std::vector<ObjectPtr> Store::list() const {
-  std::lock_guard lock(mu_);
+std::vector<ObjectPtr> Store::unpack_all(const std::vector<Packed>& packed) {
   std::vector<ObjectPtr> out;
-  out.reserve(objects_.size());
-  for (const auto& [key, obj] : objects_) out.push_back(obj);
+  out.reserve(packed.size());
+  for (const auto& p : packed) out.push_back(unpack(p));
   return out;
+}
+
+std::vector<ObjectPtr> Store::list() const {
+  std::vector<Packed> snapshot;
+  {
+    std::lock_guard lock(mu_);
+    snapshot.reserve(objects_.size());
+    for (const auto& [key, packed] : objects_) snapshot.push_back(packed);
+  }
+  return unpack_all(snapshot);
 }
 
 std::vector<ObjectPtr> Store::list_namespace(const std::string& ns) const {
   const std::string prefix = ns + "/";
-  std::lock_guard lock(mu_);
-  std::vector<ObjectPtr> out;
-  for (auto it = objects_.lower_bound(prefix);
-       it != objects_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
-    out.push_back(it->second);
+  std::vector<Packed> snapshot;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = objects_.lower_bound(prefix);
+         it != objects_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+      snapshot.push_back(it->second);
+    }
   }
-  return out;
+  return unpack_all(snapshot);
 }
 
 std::vector<ObjectPtr> Store::by_index(const std::string& index, const std::string& value) const {
-  std::lock_guard lock(mu_);
-  std::vector<ObjectPtr> out;
-  auto idx = indexes_.find(index);
-  if (idx == indexes_.end()) return out;
-  auto keys = idx->second.find(value);
-  if (keys == idx->second.end()) return out;
-  for (const auto& key : keys->second) {
-    auto it = objects_.find(key);
-    if (it != objects_.end()) out.push_back(it->second);
+  std::vector<Packed> snapshot;
+  {
+    std::lock_guard lock(mu_);
+    auto idx = indexes_.find(index);
+    if (idx == indexes_.end()) return {};
+    auto keys = idx->second.find(value);
+    if (keys == idx->second.end()) return {};
+    for (const auto& key : keys->second) {
+      auto it = objects_.find(key);
+      if (it != objects_.end()) snapshot.push_back(it->second);
+    }
   }
-  return out;
+  return unpack_all(snapshot);
 }
 
 std::size_t Store::size() const {

@@ -196,3 +196,34 @@ TEST(Store, ReadersSeeWholeObjectsWhileAWriterReplacesThem) {
 
 }  // namespace
 }  // namespace okami::kube
+
+namespace okami::kube {
+namespace {
+
+TEST(StorePacked, EveryReadDecodesAnEqualPrivateDocument) {
+  // Objects are held packed; what goes in must come out exactly, whatever the JSON types.
+  const nlohmann::json o = {
+      {"apiVersion", "apps/v1"}, {"kind", "StatefulSet"},
+      {"metadata", {{"name", "chroma"}, {"namespace", "ns"}, {"labels", {{"a", "b"}}}, {"generation", 7}}},
+      {"spec", {{"replicas", 1}, {"ratio", 0.25}, {"negative", -3}, {"big", 18446744073709551615ull},
+                {"flag", true}, {"none", nullptr}, {"empty", nlohmann::json::object()},
+                {"list", nlohmann::json::array({"x", 1, nlohmann::json::array()})},
+                {"text", "ünïcode \u00e9 \"quoted\""}}}};
+  Store s;
+  s.apply(o);
+  auto first = s.get("ns/chroma");
+  auto second = s.get("ns/chroma");
+  ASSERT_TRUE(first && second);
+  EXPECT_NE(first.get(), second.get()) << "each read is its own copy";
+  EXPECT_EQ(*first, o);
+  EXPECT_EQ(first->dump(), o.dump());
+  EXPECT_EQ(s.by_index(kIndexLabel, label_index_value("a", "b")).at(0)->dump(), o.dump());
+  EXPECT_EQ(s.list().at(0)->dump(), o.dump());
+  EXPECT_EQ(s.list_namespace("ns").at(0)->dump(), o.dump());
+  auto previous = s.apply(o);
+  ASSERT_TRUE(previous);
+  EXPECT_EQ(previous->dump(), o.dump());
+}
+
+}  // namespace
+}  // namespace okami::kube
