@@ -116,5 +116,51 @@ TEST(ApplyDiff, ANumberAtAQuantityPathEqualsTheSameQuantityAsText) {
             "spec.template.spec.containers[0].resources.limits.nvidia.com/gpu");
 }
 
+TEST(ApplyDiff, NumericLookingTextOutsideAQuantityIsComparedAsText) {
+  json live = desired_sts();
+  json desired = desired_sts();
+  desired["metadata"]["labels"]["replicas"] = "1.0";
+  live["metadata"]["labels"]["replicas"] = "1";
+  EXPECT_EQ(first_difference(live, desired), "metadata.labels.replicas");
+  json cm_live = {{"kind", "ConfigMap"}, {"data", {{"limit", "1000"}}}};
+  json cm_desired = {{"kind", "ConfigMap"}, {"data", {{"limit", "1e3"}}}};
+  EXPECT_FALSE(live_contains_desired(cm_live, cm_desired));
+  // The same text at a resource quantity is the same amount.
+  live = desired_sts();
+  live["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"]["memory"] = "1073741824";
+  EXPECT_TRUE(live_contains_desired(live, desired_sts()));
+}
+
+TEST(ApplyDiff, AFieldTheOperatorStopsSendingIsADifferenceThroughTheAppliedHash) {
+  // What an older operator applied: one more label and one more ConfigMap key than now.
+  json before = {{"apiVersion", "v1"},
+                 {"kind", "ConfigMap"},
+                 {"metadata", {{"name", "c"}, {"namespace", "n"}, {"labels", {{"a", "b"}, {"old", "x"}}}}},
+                 {"data", {{"keep", "1"}, {"dropped", "2"}}}};
+  json now = before;
+  now["metadata"]["labels"].erase("old");
+  now["data"].erase("dropped");
+  const json live = with_applied_hash(before);
+  // Without the hash the live object would contain everything the operator sends now.
+  ASSERT_TRUE(live_contains_desired(live, now));
+  EXPECT_FALSE(live_contains_desired(live, with_applied_hash(now)));
+  EXPECT_EQ(first_difference(live, with_applied_hash(now)),
+            std::string("metadata.annotations.") + kAppliedHashAnnotation);
+  // Once applied, the same desired object is contained again: no write in steady state.
+  EXPECT_TRUE(live_contains_desired(with_applied_hash(now), with_applied_hash(now)));
+}
+
+TEST(ApplyDiff, TheAppliedHashIgnoresAHashAlreadyStampedAndTheStatus) {
+  json o = desired_sts();
+  const json stamped = with_applied_hash(o);
+  EXPECT_EQ(with_applied_hash(stamped), stamped);
+  o["status"] = {{"readyReplicas", 1}};
+  EXPECT_EQ(with_applied_hash(o)["metadata"]["annotations"][kAppliedHashAnnotation],
+            stamped["metadata"]["annotations"][kAppliedHashAnnotation]);
+  o["spec"]["replicas"] = 2;
+  EXPECT_NE(with_applied_hash(o)["metadata"]["annotations"][kAppliedHashAnnotation],
+            stamped["metadata"]["annotations"][kAppliedHashAnnotation]);
+}
+
 }  // namespace
 }  // namespace okami

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "okami/api/quantity.h"
+#include "okami/children/object_builders.h"
 
 namespace okami {
 namespace {
@@ -53,12 +54,11 @@ std::optional<v1alpha1::Quantity> quantity_of(const json& v) {
 bool scalars_equal(const json& live, const json& desired, Slot slot) {
   if (live == desired) return true;
   if (live.is_number() && desired.is_number()) return live.get<double>() == desired.get<double>();
-  if (slot == Slot::kQuantity || (live.is_string() && desired.is_string())) {
-    auto qa = quantity_of(live);
-    auto qb = quantity_of(desired);
-    return qa && qb && *qa == *qb;
-  }
-  return false;
+  // Elsewhere text is text: "1" and "1.0" in a label or a ConfigMap are different values.
+  if (slot != Slot::kQuantity) return false;
+  auto qa = quantity_of(live);
+  auto qb = quantity_of(desired);
+  return qa && qb && *qa == *qb;
 }
 
 // Returns the path of the first difference, or nullopt when `live` contains `desired`.
@@ -104,6 +104,19 @@ json comparable(const json& object) {
 }
 
 }  // namespace
+
+json with_applied_hash(json desired) {
+  json basis = desired;
+  basis.erase("status");
+  if (auto m = basis.find("metadata"); m != basis.end() && m->is_object()) {
+    if (auto a = m->find("annotations"); a != m->end() && a->is_object()) {
+      a->erase(kAppliedHashAnnotation);
+      if (a->empty()) m->erase("annotations");
+    }
+  }
+  desired["metadata"]["annotations"][kAppliedHashAnnotation] = desired::config_hash(basis);
+  return desired;
+}
 
 bool live_contains_desired(const json& live, const json& desired) {
   return !diff(comparable(live), comparable(desired), "", Slot::kPlain).has_value();

@@ -108,8 +108,11 @@ Result<int> StackReconciler::apply_children(const Json& stack, const std::vector
   };
   int applied = 0;
   std::vector<std::string> what;
-  for (const auto& obj : objects) {
-    const std::string kind = obj.value("kind", "");
+  for (const auto& rendered : objects) {
+    const std::string kind = rendered.value("kind", "");
+    // A PVC is not applied again once it exists (its spec is immutable but for growing), so it
+    // carries no applied hash.
+    const Json obj = kind == "PersistentVolumeClaim" ? rendered : with_applied_hash(rendered);
     auto it = by_kind.find(kind);
     if (it == by_kind.end()) {
       return common::fail(ErrorCode::kInternal, "no cache for child kind " + kind);
