@@ -16,7 +16,7 @@ NS=okami-system
 # render OUT [helm args...]: helm template into OUT.yaml and OUT.json, or a failure.
 render() {
   local out="$WORK/$1"; shift
-  if ! "$HELM" template "$RELEASE" "$CHART_DIR" -n "$NS" --kube-version "$KUBE_VERSION" "$@" \
+  if ! "$HELM" template "$RELEASE" "$CHART_DIR" -n "$NS" --kube-version "$KUBE_VERSION" "${OFFLINE_KEY[@]}" "$@" \
       > "$out.yaml" 2> "$out.err"; then
     fail "helm template $* failed: $(cat "$out.err")"
     return 1
@@ -49,7 +49,7 @@ check_lint() {
   for args in "" "--set watchNamespaces={team-a,team-b}" "--set replicas=2 --set podDisruptionBudget.enabled=true --set metrics.serviceMonitor.enabled=true"; do
     # shellcheck disable=SC2086
     # helm lint hides a template's `fail` unless --debug shows it: treat one as a lint error.
-    if "$HELM" lint --strict --debug "$CHART_DIR" --kube-version "$KUBE_VERSION" $args > "$WORK/lint.out" 2>&1 &&
+    if "$HELM" lint --strict --debug "$CHART_DIR" --kube-version "$KUBE_VERSION" "${OFFLINE_KEY[@]}" $args > "$WORK/lint.out" 2>&1 &&
        ! grep -q 'Fail: ' "$WORK/lint.out"; then
       pass "helm lint --strict ${args:-(default values)}"
     else
@@ -151,7 +151,7 @@ check_default_render() {
   cp "$CHART_DIR/templates/NOTES.txt" "$WORK/notes-chart/notes.txt"
   printf 'notes: |\n{{ tpl (.Files.Get "notes.txt") . | indent 2 }}\n' > "$WORK/notes-chart/templates/zz-notes.yaml"
   local notes
-  notes="$("$HELM" template "$RELEASE" "$WORK/notes-chart" -n "$NS" --kube-version "$KUBE_VERSION" \
+  notes="$("$HELM" template "$RELEASE" "$WORK/notes-chart" -n "$NS" --kube-version "$KUBE_VERSION" "${OFFLINE_KEY[@]}" \
     --show-only templates/zz-notes.yaml --set 'watchNamespaces={team-a}' 2>&1 | yq -r .notes)"
   if grep -q 'kubectl apply -f manifests/samples/okamistack.yaml' <<< "$notes" &&
      grep -q 'kubectl get oks -n okami -w' <<< "$notes" &&
@@ -210,7 +210,7 @@ check_options_render() {
        and (.spec.template.spec.containers[0].args | [to_entries[] | select(.value == "--image-pull-secret") | .key] as $i
             | [$i[] as $k | .[$k + 1]] == ["regcred","mirror"])'
   fi
-  if "$HELM" template "$RELEASE" "$CHART_DIR" -n "$NS" --kube-version "$KUBE_VERSION" \
+  if "$HELM" template "$RELEASE" "$CHART_DIR" -n "$NS" --kube-version "$KUBE_VERSION" "${OFFLINE_KEY[@]}" \
       --set replicas=2 --set leaderElection.enabled=false > /dev/null 2> "$WORK/le.err"; then
     fail "replicas=2 without leader election was accepted"
   else
@@ -218,7 +218,7 @@ check_options_render() {
   fi
   # Helm allows 53 characters in a release name; with the chart name appended that is 68.
   local long="a-release-name-of-fifty-three-characters-for-testing1"
-  if "$HELM" template "$long" "$CHART_DIR" -n "$NS" --kube-version "$KUBE_VERSION" > "$WORK/long.yaml" 2> "$WORK/long.err"; then
+  if "$HELM" template "$long" "$CHART_DIR" -n "$NS" --kube-version "$KUBE_VERSION" "${OFFLINE_KEY[@]}" > "$WORK/long.yaml" 2> "$WORK/long.err"; then
     to_json "$WORK/long.yaml" > "$WORK/long.json"
     expect "a long release name still gives names of at most 63 characters" "$WORK/long.json" \
       '[.[] | select(.kind != "CustomResourceDefinition") | .metadata.name | select(length > 63 or endswith("-"))] == []'
@@ -230,7 +230,7 @@ check_options_render() {
 # rejects DESCRIPTION EXPECTED_TEXT helm-args...: helm template must fail citing EXPECTED_TEXT.
 rejects() {
   local what="$1" text="$2"; shift 2
-  if "$HELM" template "$RELEASE" "$CHART_DIR" -n "$NS" --kube-version "$KUBE_VERSION" "$@" > /dev/null 2> "$WORK/schema.err"; then
+  if "$HELM" template "$RELEASE" "$CHART_DIR" -n "$NS" --kube-version "$KUBE_VERSION" "${OFFLINE_KEY[@]}" "$@" > /dev/null 2> "$WORK/schema.err"; then
     fail "values.schema.json accepted $what"
   elif grep -q "values don't meet the specifications of the schema" "$WORK/schema.err" && grep -qF "$text" "$WORK/schema.err"; then
     pass "values.schema.json rejects $what"
@@ -276,9 +276,34 @@ check_schema() {
   fi
 }
 
+# The signing key on an offline render: never a silently new one.
+check_offline_signing_key() {
+  if "$HELM" template "$RELEASE" "$CHART_DIR" -n "$NS" --kube-version "$KUBE_VERSION" \
+      > "$WORK/offline.yaml" 2> "$WORK/offline.err"; then
+    fail "an offline render without backupSigningKey.existingSecret or generateOffline generated a signing key"
+  elif grep -q "backupSigningKey: this render cannot reach a cluster" "$WORK/offline.err" &&
+       grep -q "backupSigningKey.existingSecret" "$WORK/offline.err"; then
+    pass "an offline render without existingSecret fails and names backupSigningKey.existingSecret"
+  else
+    fail "the offline render failed for another reason: $(cat "$WORK/offline.err")"
+  fi
+  if "$HELM" lint --strict --debug "$CHART_DIR" --kube-version "$KUBE_VERSION" > "$WORK/offline-lint.out" 2>&1 &&
+     ! grep -q 'Fail: ' "$WORK/offline-lint.out"; then
+    fail "helm lint without backupSigningKey.existingSecret or generateOffline passed"
+  else
+    pass "helm lint without backupSigningKey.existingSecret or generateOffline fails the same way"
+  fi
+  if "$HELM" template "$RELEASE" "$CHART_DIR" -n "$NS" --kube-version "$KUBE_VERSION" \
+      --set backupSigningKey.existingSecret=my-key > "$WORK/offline-existing.yaml" 2> "$WORK/offline-existing.err"; then
+    pass "an offline render with backupSigningKey.existingSecret needs no opt-in"
+  else
+    fail "an offline render with backupSigningKey.existingSecret failed: $(cat "$WORK/offline-existing.err")"
+  fi
+}
+
 case "$mode" in
   lint) check_lint ;;
-  template) check_default_render; check_watch_namespaces_render; check_options_render ;;
+  template) check_default_render; check_watch_namespaces_render; check_options_render; check_offline_signing_key ;;
   schema) check_schema ;;
   *) die "unknown mode $mode" ;;
 esac

@@ -22,7 +22,7 @@ to_json "$WORK/base.yaml" > "$WORK/base.json"
 B="$WORK/base.json"
 
 if ! "$HELM" template okami-operator "$ROOT_DIR/helm/okami-operator" -n okami-system \
-    --kube-version "$KUBE_VERSION" > "$WORK/chart.yaml" 2> "$WORK/chart.err"; then
+    --kube-version "$KUBE_VERSION" "${OFFLINE_KEY[@]}" > "$WORK/chart.yaml" 2> "$WORK/chart.err"; then
   die "helm template of the chart failed: $(cat "$WORK/chart.err")"
 fi
 to_json "$WORK/chart.yaml" > "$WORK/chart.json"

@@ -69,7 +69,7 @@ PY
 # render OUT [helm args...]: helm template into OUT.yaml and OUT.json, or a failure.
 render() {
   local out="$WORK/$1"; shift
-  if ! "$HELM" template "$RELEASE" "$CHART_DIR" -n "$NS" --kube-version "$KUBE_VERSION" "$@" \
+  if ! "$HELM" template "$RELEASE" "$CHART_DIR" -n "$NS" --kube-version "$KUBE_VERSION" "${OFFLINE_KEY[@]}" "$@" \
       > "$out.yaml" 2> "$out.err"; then
     fail "helm template $* failed: $(cat "$out.err")"
     return 1
@@ -83,7 +83,7 @@ check_render() {
       '[.[] | select(.kind == "PrometheusRule" or .kind == "ConfigMap")] == []'
   fi
   local args=(--set prometheusRule.enabled=true --set grafanaDashboard.enabled=true)
-  if "$HELM" lint --strict --debug "$CHART_DIR" --kube-version "$KUBE_VERSION" "${args[@]}" > "$WORK/lint.out" 2>&1 &&
+  if "$HELM" lint --strict --debug "$CHART_DIR" --kube-version "$KUBE_VERSION" "${OFFLINE_KEY[@]}" "${args[@]}" > "$WORK/lint.out" 2>&1 &&
      ! grep -q 'Fail: ' "$WORK/lint.out"; then
     pass "helm lint --strict with prometheusRule and grafanaDashboard enabled"
   else
@@ -150,7 +150,7 @@ check_options() {
   local what text
   for what in "prometheusRule.thresholds.notReadyMinutes=0" "prometheusRule.thresholds.backupFailing.windowHours=six" \
               "prometheusRule.thresholds.noVerifiedBackupHour=26"; do
-    if "$HELM" template "$RELEASE" "$CHART_DIR" -n "$NS" --kube-version "$KUBE_VERSION" \
+    if "$HELM" template "$RELEASE" "$CHART_DIR" -n "$NS" --kube-version "$KUBE_VERSION" "${OFFLINE_KEY[@]}" \
         --set prometheusRule.enabled=true --set "$what" > /dev/null 2> "$WORK/schema.err"; then
       fail "values.schema.json accepted $what"
     elif grep -q "values don't meet the specifications of the schema" "$WORK/schema.err"; then

@@ -120,6 +120,11 @@ common::Result<std::unique_ptr<OperatorProcess>> OperatorProcess::create(const O
     auto key = backup::load_key(flags.backup_key_file);
     if (!key) return common::fail(key.error());
     p->backup_key_ = *key;
+    // The fingerprint, never the key: a different one after a restart (a chart rendered offline
+    // that generated a new key) explains why existing backups stop verifying.
+    spdlog::info("backup signing key loaded from {}: fingerprint {} (the first 8 hex digits of "
+                 "its SHA-256)",
+                 flags.backup_key_file, backup::key_fingerprint(p->backup_key_));
   } else {
     spdlog::warn("no --backup-key-file: no backup can be accepted as verified, so every "
                  "irreversible Chroma upgrade stays blocked");

@@ -251,5 +251,16 @@ TEST(LoadKey, StripsTheTrailingNewlineAndRefusesShortKeys) {
   EXPECT_FALSE(load_key(dir / "absent"));
 }
 
+TEST(SigningKey, TheFingerprintIsTheFirstEightHexDigitsOfItsSha256AndNeverTheKey) {
+  // SHA-256("abc") = ba7816bf 8f01cfea ...
+  EXPECT_EQ(key_fingerprint("abc"), "ba7816bf");
+  const std::string key(64, 'k');
+  const std::string fp = key_fingerprint(key);
+  EXPECT_EQ(fp.size(), 8u);
+  EXPECT_EQ(fp.find_first_not_of("0123456789abcdef"), std::string::npos) << fp;
+  EXPECT_EQ(fp.find("kkkk"), std::string::npos);
+  EXPECT_NE(key_fingerprint(key + "x"), fp);  // another key, another fingerprint
+}
+
 }  // namespace
 }  // namespace okami::backup

@@ -311,6 +311,29 @@ TEST(CrdAgreement, EveryFieldHasADescriptionForKubectlExplain) {
   }
 }
 
+TEST(CrdAgreement, VersionsThatBecomeLabelValuesAreCappedAsOneAndAcceptedAsOne) {
+  const Json spec = stack_schema()["properties"]["spec"]["properties"];
+  for (const char* c : {"chroma", "ollama", "client"}) {
+    EXPECT_EQ(spec[c]["properties"]["version"]["maxLength"], kMaxVersionLength) << c;
+  }
+  EXPECT_EQ(kMaxVersionLength, 63u);  // the apiserver's limit for a label value
+  // What the version patterns accept is a label value.
+  for (const std::string v : {"0.5.23", "1.0.15", "1.1.0-rc.1", "1.0.0-alpha-1", "2.0.0-0.3.7"}) {
+    EXPECT_TRUE(patterns::matches(patterns::kSemver, v)) << v;
+    EXPECT_TRUE(patterns::matches(patterns::kLabelValue, v)) << v;
+  }
+  for (const std::string v : {"1.0.15+build.7", "1.0.0-rc-", "1.0.0-", "1.0.0-rc..1", "1.0.0+"}) {
+    EXPECT_FALSE(patterns::matches(patterns::kSemver, v)) << v;
+  }
+  for (const std::string v : {"1.0.0", "v2.3.1-okami", "2024_01_01"}) {
+    EXPECT_TRUE(patterns::matches(patterns::kImageTag, v)) << v;
+    EXPECT_TRUE(patterns::matches(patterns::kLabelValue, v)) << v;
+  }
+  for (const std::string v : {"_1.0", "1.0-", "1.0.", ".hidden"}) {
+    EXPECT_FALSE(patterns::matches(patterns::kImageTag, v)) << v;
+  }
+}
+
 TEST(CrdAgreement, SchemaPatternsAreTheOnesTheOperatorChecks) {
   const Json spec = stack_schema()["properties"]["spec"]["properties"];
   const auto pattern = [&spec](const std::string& pointer) {

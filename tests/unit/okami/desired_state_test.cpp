@@ -288,7 +288,7 @@ TEST(DesiredState, OllamaServesOnAllInterfacesWithItsModelsOnTheVolume) {
   EXPECT_EQ(ollama["livenessProbe"]["httpGet"]["path"], "/api/version");
   // Ready when the server answers; the operator checks the models through /api/tags.
   EXPECT_EQ(ollama["readinessProbe"]["httpGet"]["path"], "/api/version");
-  EXPECT_EQ(ollama["resources"]["limits"]["nvidia.com/gpu"], 2);
+  EXPECT_EQ(ollama["resources"]["limits"]["nvidia.com/gpu"], Json("2"));
   EXPECT_EQ(dep["spec"]["strategy"]["type"], "Recreate");
   // A first start pulls a large image: the default 600 s would report a normal install failed.
   EXPECT_EQ(dep["spec"]["progressDeadlineSeconds"], 1800);
@@ -565,6 +565,48 @@ TEST(DesiredState, StackWithoutUidRendersWithoutOwnerReferences) {
   for (const auto& o : objects_for(stack)) {
     EXPECT_FALSE(o["metadata"].contains("ownerReferences")) << o["kind"];
   }
+}
+
+// Every resource quantity under `node` (resources.requests/limits, emptyDir sizeLimit) that is not
+// a string, as "path=value".
+void collect_non_string_quantities(const Json& node, const std::string& path,
+                                   std::vector<std::string>& out) {
+  if (node.is_array()) {
+    for (std::size_t i = 0; i < node.size(); ++i) {
+      collect_non_string_quantities(node[i], path + "[" + std::to_string(i) + "]", out);
+    }
+    return;
+  }
+  if (!node.is_object()) return;
+  for (const auto& [key, value] : node.items()) {
+    const std::string child = path + "." + key;
+    if (key == "sizeLimit" && !value.is_string()) out.push_back(child + "=" + value.dump());
+    if (key == "resources" && value.is_object()) {
+      for (const char* list : {"requests", "limits"}) {
+        const Json quantities = value.value(list, Json::object());
+        for (const auto& [name, q] : quantities.items()) {
+          if (!q.is_string()) out.push_back(child + "." + list + "." + name + "=" + q.dump());
+        }
+      }
+    }
+    collect_non_string_quantities(value, child, out);
+  }
+}
+
+TEST(DesiredState, EveryResourceQuantityIsRenderedAsTheStringTheApiserverReturns) {
+  Json in = v1alpha1::testing::sample_stack();
+  in["metadata"]["uid"] = "7c9e6679-7425-40de-944b-e07fc1f90ae7";
+  in["spec"]["ollama"]["gpu"] = {{"count", 1}};
+  in["spec"]["chroma"]["resources"] = {{"requests", {{"cpu", 1}}}, {"limits", {{"memory", 1073741824}}}};
+  in["spec"]["chroma"]["storage"]["size"] = 2147483648;
+  auto stack = OkamiStack::load(in);
+  ASSERT_TRUE(stack) << stack.error().describe();
+  std::vector<std::string> numbers;
+  for (const auto& o : objects_for(*stack)) {
+    collect_non_string_quantities(o, std::string(o["kind"]) + "/" + std::string(o["metadata"]["name"]),
+                                  numbers);
+  }
+  EXPECT_TRUE(numbers.empty()) << ::testing::PrintToString(numbers);
 }
 
 TEST(DesiredState, EndpointsNameTheInClusterServices) {

@@ -31,6 +31,9 @@ struct ObjectMeta {
 };
 // Child names are "<stack>-chroma-data" etc.; 40 leaves room for the longest suffix within 63.
 inline constexpr size_t kMaxStackNameLength = 40;
+// spec.chroma.version, spec.ollama.version and spec.client.version become the children's
+// app.kubernetes.io/version label, whose value holds at most 63 characters.
+inline constexpr size_t kMaxVersionLength = 63;
 
 struct StorageSpec {
   std::optional<std::string> size;  // quantity text, e.g. "10Gi"

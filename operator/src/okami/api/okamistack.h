@@ -86,6 +86,9 @@ inline constexpr const char* kBackupVerified = "BackupVerified";
 inline constexpr const char* kUpgradeBlocked = "UpgradeBlocked";
 inline constexpr const char* kDegraded = "Degraded";
 inline constexpr const char* kModelsReady = "ModelsReady";
+// Present (True) only while a spec'd volume size is not applied: a shrink, which the operator
+// never does, or an expansion the apiserver refused.
+inline constexpr const char* kVolumeResizeBlocked = "VolumeResizeBlocked";
 }  // namespace condition
 
 // --- spec -------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ void check_version(const std::string& path, const std::string& version, FieldErr
     errors.required(path);
     return;
   }
-  check_max_length(path, version, 64, errors);
+  check_max_length(path, version, kMaxVersionLength, errors);
   check_pattern(path, version, patterns::kSemver, "a semantic version such as 0.5.23", errors);
 }
 
@@ -161,7 +161,11 @@ void validate_client(const ClientSpec& c, FieldErrors& errors) {
   if (c.version.empty()) {
     errors.required("spec.client.version");
   } else {
-    check_pattern("spec.client.version", c.version, patterns::kImageTag, "an image tag", errors);
+    check_max_length("spec.client.version", c.version, kMaxVersionLength, errors);
+    check_pattern("spec.client.version", c.version, patterns::kImageTag,
+                  "an image tag that is also a label value (letters, digits, '_', '.', '-'; "
+                  "starting and ending with a letter or digit)",
+                  errors);
   }
   if (c.replicas) check_range("spec.client.replicas", *c.replicas, 0, kMaxClientReplicas, errors);
   const std::pair<const char*, const std::optional<std::string>*> pins[] = {

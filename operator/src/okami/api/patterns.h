@@ -7,18 +7,20 @@
 
 namespace okami::v1alpha1::patterns {
 
-// Semantic version without a leading "v": "0.5.23", "1.0.15", "1.1.0-rc.1".
+// Semantic version without a leading "v": "0.5.23", "1.0.15", "1.1.0-rc.1". It is also the image
+// tag and the app.kubernetes.io/version label value, so it has no "+build" metadata (a '+' is
+// valid in neither) and ends with a letter or digit (a pre-release may not end in '-').
 inline constexpr const char* kSemver =
-    "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?"
-    "(\\+[0-9A-Za-z-]+(\\.[0-9A-Za-z-]+)*)?$";
+    "^(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)(-([0-9A-Za-z-]+\\.)*[0-9A-Za-z-]*[0-9A-Za-z])?$";
 // An image repository without tag or digest (the tag comes from the version field):
 // "chromadb/chroma", "ghcr.io/chroma-core/chroma", "registry.local:5000/okami/app".
 inline constexpr const char* kImageRepository =
     "^([a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*(:[0-9]+)?"
     "/)?"
     "[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$";
-// An image tag: "2.3.1", "v2.3.1-okami".
-inline constexpr const char* kImageTag = "^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,127}$";
+// An image tag that is also a label value (the client's version is its app.kubernetes.io/version
+// label): "2.3.1", "v2.3.1-okami"; starts and ends with a letter or digit, at most 63 characters.
+inline constexpr const char* kImageTag = "^[a-zA-Z0-9]([a-zA-Z0-9_.-]{0,61}[a-zA-Z0-9])?$";
 // A storage size: positive decimal with an optional binary or decimal suffix.
 inline constexpr const char* kStorageSize =
     "^([0-9]+(\\.[0-9]+)?|\\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$";

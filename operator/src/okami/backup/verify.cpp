@@ -161,6 +161,19 @@ Result<std::string> load_key(const fs::path& file) {
   return key;
 }
 
+std::string key_fingerprint(const std::string& key) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(key.data(), key.size(), digest, &len, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < 4 && i < len; ++i) {
+    out.push_back(hex[digest[i] >> 4]);
+    out.push_back(hex[digest[i] & 0xf]);
+  }
+  return out;
+}
+
 namespace {
 
 // Reads the archive through `read` (a file or a source) and checks the archived database.

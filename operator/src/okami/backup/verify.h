@@ -53,6 +53,9 @@ bool verify_signature(const VerificationResult& result, const std::string& key);
 // Reads a signing key from a file (a mounted Secret); a trailing newline is not part of the key.
 // Errors: kNotFound, kInvalidArgument (shorter than 16 bytes).
 common::Result<std::string> load_key(const std::filesystem::path& file);
+// The first 8 hex digits of the key's SHA-256: logged at start-up so that an admin can tell
+// whether two operator runs (or an operator and a Secret) hold the same key without seeing it.
+std::string key_fingerprint(const std::string& key);
 
 struct VerifyOptions {
   std::filesystem::path archive;

@@ -29,9 +29,10 @@ Json ollama_deployment(const v1alpha1::OkamiStack& stack) {
   Json resources = container_resources(spec.resources, {{"cpu", "500m"}, {"memory", "2Gi"}});
   const int64_t gpus = spec.gpu.count.value_or(0);
   if (gpus > 0) {
-    // Extended resources are requested through limits (requests default to the same count).
+    // Extended resources are requested through limits (requests default to the same count). A
+    // quantity is text, as the apiserver returns it, so the applied object equals the live one.
     resources["limits"][spec.gpu.resource_name.value_or(v1alpha1::defaults::kGpuResourceName)] =
-        gpus;
+        std::to_string(gpus);
   }
 
   Json server = {

@@ -18,6 +18,7 @@
 #include "okami/children/apply_diff.h"
 #include "okami/children/desired_state.h"
 #include "okami/children/object_builders.h"
+#include "okami/children/pvc_growth.h"
 #include "okami/chroma/migration_verify.h"
 #include "okami/controllers/backup_reconciler.h"
 #include "okami/controllers/stack_status.h"
@@ -96,7 +97,8 @@ struct ChildType {
 
 }  // namespace
 
-Result<int> StackReconciler::apply_children(const Json& stack, const std::vector<Json>& objects) {
+Result<int> StackReconciler::apply_children(const Json& stack, const std::vector<Json>& objects,
+                                            std::vector<VolumeResizeNote>& resizes) {
   const std::map<std::string, ChildType> by_kind = {
       {"StatefulSet", {&res::kStatefulSet, stores_.statefulsets}},
       {"Deployment", {&res::kDeployment, stores_.deployments}},
@@ -108,8 +110,11 @@ Result<int> StackReconciler::apply_children(const Json& stack, const std::vector
   };
   int applied = 0;
   std::vector<std::string> what;
-  for (const auto& obj : objects) {
-    const std::string kind = obj.value("kind", "");
+  for (const auto& rendered : objects) {
+    const std::string kind = rendered.value("kind", "");
+    // A PVC is not applied again once it exists (its spec is immutable but for growing), so it
+    // carries no applied hash.
+    const Json obj = kind == "PersistentVolumeClaim" ? rendered : with_applied_hash(rendered);
     auto it = by_kind.find(kind);
     if (it == by_kind.end()) {
       return common::fail(ErrorCode::kInternal, "no cache for child kind " + kind);
@@ -119,7 +124,28 @@ Result<int> StackReconciler::apply_children(const Json& stack, const std::vector
     auto live = it->second.store->get(ns, name);
     if (live && live_contains_desired(*live, obj)) continue;
     if (live && kind == "PersistentVolumeClaim") {
-      // A PVC's spec is immutable but for growing storage: apply only the labels, never shrink.
+      // A PVC's spec is immutable but for growing storage: patch the labels and a larger size,
+      // never shrink.
+      const desired::PvcChange change = desired::pvc_change(*live, obj);
+      if (!change.refused.empty()) resizes.push_back({"VolumeShrinkRefused", change.refused});
+      if (!change.patch) continue;
+      auto r = client_.patch(res::kPersistentVolumeClaim, ns, name, kube::PatchType::kMerge,
+                             *change.patch);
+      if (!r && change.grows && (r.error().code == ErrorCode::kForbidden ||
+                                 r.error().code == ErrorCode::kInvalid)) {
+        // The apiserver refuses to grow a claim whose StorageClass lacks allowVolumeExpansion
+        // (or one not bound yet). Reported; tried again on the next pass, so the admin's fix to
+        // the class is picked up without touching the stack.
+        resizes.push_back({"VolumeExpansionRefused",
+                           "the apiserver refused to grow PersistentVolumeClaim " + name + " from " +
+                               change.from + " to " + change.to + ": " + r.error().message +
+                               " (its StorageClass needs allowVolumeExpansion: true)"});
+        continue;
+      }
+      if (!r) return common::fail(r.error());
+      ++applied;
+      what.push_back(kind + " " + name +
+                     (change.grows ? " (storage " + change.from + " to " + change.to + ")" : ""));
       continue;
     }
     if (live) {
@@ -166,7 +192,8 @@ Result<int> StackReconciler::delete_obsolete(const v1alpha1::OkamiStack& stack,
 }
 
 Result<int> StackReconciler::apply_desired(const Json& raw, const v1alpha1::OkamiStack& stack,
-                                           const desired::Inputs& inputs) {
+                                           const desired::Inputs& inputs,
+                                           std::vector<VolumeResizeNote>* resizes) {
   auto objects = desired::desired_objects(stack, inputs);
   if (!objects) return common::fail(objects.error());
   // Children that exist but are not applied on every pass: the 0.x token Secret is generated once.
@@ -177,7 +204,9 @@ Result<int> StackReconciler::apply_desired(const Json& raw, const v1alpha1::Okam
     }
     keep.insert({"Secret", inputs.chroma_token_secret});
   }
-  auto applied = apply_children(raw, *objects);
+  std::vector<VolumeResizeNote> notes;
+  auto applied = apply_children(raw, *objects, notes);
+  if (resizes != nullptr) *resizes = std::move(notes);
   if (!applied) {
     if (applied.error().code == ErrorCode::kInvalid) {
       return common::fail(ErrorCode::kInvalid,

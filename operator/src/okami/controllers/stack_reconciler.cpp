@@ -405,7 +405,8 @@ kube::ReconcileResult StackReconciler::reconcile_stack(
     return Action::requeue(pi.probe_failure.empty() ? options_.step_poll : options_.resync);
   }
 
-  auto applied = apply_desired(raw, stack, inputs);
+  std::vector<VolumeResizeNote> resizes;
+  auto applied = apply_desired(raw, stack, inputs, &resizes);
   if (!applied) {
     const auto code = applied.error().code;
     if (code != ErrorCode::kInvalidArgument && code != ErrorCode::kInvalid) {
@@ -428,6 +429,7 @@ kube::ReconcileResult StackReconciler::reconcile_stack(
   }
 
   StatusInputs si = status_inputs(inputs.chroma_version, inputs.client_version.value_or(stack.spec.client.version));
+  si.volume_resizes = std::move(resizes);
   if (models_ != nullptr) {
     si.models = models_->observe(ref, ollama::find_ollama_pod(*stores_.pods, stack),
                                  stack.spec.ollama.models_to_pull(),
@@ -447,6 +449,13 @@ kube::ReconcileResult StackReconciler::reconcile_stack(
     const auto old_gate = kube::find_condition(old_status.value("conditions", Json::array()), "CompatibilityGate");
     if (!gate_result.passed && (!old_gate || old_gate->status != "False")) {
       event(raw, kube::EventType::kWarning, "CompatibilityGateFailed", gate_result.summary());
+    }
+    const auto old_resize =
+        kube::find_condition(old_status.value("conditions", Json::array()), v1alpha1::condition::kVolumeResizeBlocked);
+    const auto new_resize = kube::find_condition(status["conditions"], v1alpha1::condition::kVolumeResizeBlocked);
+    if (new_resize && (!old_resize || old_resize->reason != new_resize->reason ||
+                       old_resize->message != new_resize->message)) {
+      event(raw, kube::EventType::kWarning, new_resize->reason, new_resize->message);
     }
     if (is_ready && !was_ready) {
       event(raw, kube::EventType::kNormal, "Ready", kube::find_condition(status["conditions"], "Ready")->message);

@@ -19,6 +19,7 @@
 #include "okami/children/job_objects.h"
 #include "okami/controllers/stack_metrics.h"
 #include "okami/controllers/stack_observation.h"
+#include "okami/controllers/stack_status.h"
 #include "okami/gate/compat_matrix.h"
 #include "okami/ollama/model_manager.h"
 #include "okami/upgrade/plan.h"
@@ -80,17 +81,22 @@ class StackReconciler final : public kube::Reconciler {
   // The stack's status and Event after the apiserver refused one of its requests.
   kube::ReconcileResult report_refusal(const kube::ObjectRef& ref, const common::Error& error);
   common::Status write_status(const kube::Json& stack, const kube::Json& status);
-  common::Result<int> apply_children(const kube::Json& stack, const std::vector<kube::Json>& objects);
+  // Applies the children that differ. An existing PVC is only patched: its labels and a larger
+  // requests.storage; a smaller size, or a growth the apiserver refuses, is added to `resizes`.
+  common::Result<int> apply_children(const kube::Json& stack, const std::vector<kube::Json>& objects,
+                                     std::vector<VolumeResizeNote>& resizes);
   common::Status ensure_token_secret(const v1alpha1::OkamiStack& stack, const kube::Json& raw,
                                      const std::string& secret_name);
   common::Result<int> delete_obsolete(const v1alpha1::OkamiStack& stack,
                                       const std::vector<kube::Json>& desired,
                                       const std::set<std::pair<std::string, std::string>>& keep);
-  // Builds the children for `inputs` and applies those that differ; removes obsolete ones.
+  // Builds the children for `inputs` and applies those that differ; removes obsolete ones. The
+  // volumes that did not get their spec'd size go to `resizes` when given.
   // Errors: kInvalidArgument when no child can be built from the spec, kInvalid when the
   // apiserver rejects one, the client's otherwise.
   common::Result<int> apply_desired(const kube::Json& raw, const v1alpha1::OkamiStack& stack,
-                                    const desired::Inputs& inputs);
+                                    const desired::Inputs& inputs,
+                                    std::vector<VolumeResizeNote>* resizes = nullptr);
   // spec.restore until the backup is in its fresh volume; nullopt once it is.
   std::optional<kube::ReconcileResult> reconcile_restore(const kube::Json& raw,
                                                          const v1alpha1::OkamiStack& stack,

@@ -165,6 +165,17 @@ Json compute_status(const Json& old_status, const StatusInputs& in) {
   }
   set(conditions, cond::kDegraded, degraded, degraded_reason, degraded_message, gen, in.now);
 
+  // Volumes that did not get their spec'd size: the rest of the stack runs on, so this is its own
+  // condition rather than Stalled.
+  if (in.volume_resizes && in.volume_resizes->empty()) {
+    kube::remove_condition(conditions, cond::kVolumeResizeBlocked);
+  } else if (in.volume_resizes) {
+    std::string message;
+    for (const auto& n : *in.volume_resizes) message += (message.empty() ? "" : "; ") + n.message;
+    set(conditions, cond::kVolumeResizeBlocked, true, in.volume_resizes->front().reason, message,
+        gen, in.now);
+  }
+
   // Models: the embedding model must be on the server for the stack to serve.
   const ModelsCondition mc = models_condition(stack, models);
   kube::set_condition(conditions, cond::kModelsReady, mc.status, mc.reason, mc.message, gen, in.now);

@@ -3,7 +3,9 @@
 // BackupVerified / Degraded / ModelsReady conditions. The reconciler writes it only when it differs.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/clock.h"
 #include "kube/client.h"
@@ -15,6 +17,13 @@
 #include "okami/upgrade/plan.h"
 
 namespace okami {
+
+// A size in spec.*.storage that a volume did not get (stack_apply.cpp): reason
+// VolumeShrinkRefused or VolumeExpansionRefused, and what to do about it.
+struct VolumeResizeNote {
+  std::string reason;
+  std::string message;
+};
 
 struct StatusInputs {
   const v1alpha1::OkamiStack* stack = nullptr;
@@ -30,6 +39,9 @@ struct StatusInputs {
   bool backup_ok = false;
   // What the model manager knows about spec.ollama's models (kNotChecked: not looked at).
   ollama::ModelsReport models;
+  // The volumes whose spec'd size was not applied on this pass (empty: every one was, and the
+  // VolumeResizeBlocked condition goes); nullopt when the children were not applied (kept as is).
+  std::optional<std::vector<VolumeResizeNote>> volume_resizes;
   common::Clock::WallPoint now;
 };
 

@@ -150,6 +150,29 @@ TEST(StackReconciler, AChildChangedByHandIsAppliedBackAndOnlyThatOne) {
             "ghcr.io/okami/okami-client:1.0.0");
 }
 
+TEST(StackReconciler, AChildAppliedWithAFieldTheOperatorNoLongerSendsIsAppliedOnceAgain) {
+  ReconcilerHarness h;
+  h.create_stack(new_stack());
+  ASSERT_TRUE(h.settle_stack());
+  h.run_workloads();
+  ASSERT_TRUE(h.settle_stack());
+  // The Service as an older operator left it: a label it sent then and sends no more, and no
+  // record of what it applied. Every field sent now is still there.
+  Json svc = *h.get(res::kService, "okami-chroma");
+  svc["metadata"]["labels"]["okami.io/legacy"] = "x";
+  svc["metadata"]["annotations"] = Json::object();
+  h.client.put(res::kService, svc);
+  h.client.clear_writes();
+  ASSERT_TRUE(h.reconcile_stack());
+  auto writes = h.object_writes();
+  EXPECT_TRUE(has_write(writes, "apply", "Service", "okami-chroma")) << describe(writes);
+  EXPECT_FALSE(has_write(writes, "apply", "Service", "okami-ollama")) << describe(writes);
+  // Applied once, it is steady again.
+  h.client.clear_writes();
+  ASSERT_TRUE(h.reconcile_stack());
+  EXPECT_TRUE(h.client.writes().empty()) << describe(h.client.writes());
+}
+
 TEST(StackReconciler, ASpecChangeWithinAFormatRollsChromaInPlace) {
   ReconcilerHarness h;
   h.create_stack(new_stack("0.5.20"));
