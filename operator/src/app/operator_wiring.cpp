@@ -11,7 +11,6 @@
 #include "kube/fenced_client.h"
 #include "kube/config.h"
 #include "kube/cpprest_transport.h"
-#include "kube/transforms.h"
 #include "okami/api/resource_types.h"
 #include "okami/backup/acceptance.h"
 #include "okami/names.h"
@@ -203,9 +202,9 @@ common::Result<std::unique_ptr<OperatorProcess>> OperatorProcess::create(const O
     stores.secrets = &ctl->watch_owned(kube::resources::kSecret, managed_metadata);
     stores.network_policies = &ctl->watch_owned(kube::resources::kNetworkPolicy, managed);
     stores.pvcs = &ctl->watch_mapped(kube::resources::kPersistentVolumeClaim, by_stack_label, managed);
-    kube::WatcherOptions pods = managed;
-    pods.transform = kube::keep_metadata_and_status;
-    stores.pods = &ctl->watch_mapped(kube::resources::kPod, by_stack_label, pods);
+    // Pods are cached whole: a Job's report is accepted only from a pod whose spec runs the
+    // Job's template (jobs::job_report), so the spec is read too.
+    stores.pods = &ctl->watch_mapped(kube::resources::kPod, by_stack_label, managed);
     stores.jobs = &ctl->watch_owned(kube::resources::kJob, managed);
     p->stack_reconcilers_.push_back(std::make_unique<StackReconciler>(
         *p->client_, stores, *p->events_, p->clock_, *p->matrix_, check, ropts, p->models_.get(),

@@ -6,7 +6,6 @@
 #include <thread>
 
 #include "kube/http_client.h"
-#include "kube/transforms.h"
 #include "kube/watcher.h"
 #include "unit/kube/fake_client.h"
 #include "unit/kube/scripted_transport.h"
@@ -104,7 +103,7 @@ TEST(WatcherList, TheTransformAppliesToListedAndWatchedObjectsBeforeTheyAreCache
   client.put(resources::kPod, pod);
   Store store;
   WatcherOptions options;
-  options.transform = keep_metadata_and_status;
+  options.transform = [](Json& object) { object.erase("spec"); };
   Watcher watcher(client, resources::kPod, options, clock, random, [&](const WatcherEvent& e) {
     if (e.type == WatcherEvent::Type::kRestarted) store.replace_prepared(e.objects);
     if (e.type == WatcherEvent::Type::kApplied) store.apply_prepared(e.object);
