@@ -23,16 +23,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 cd "$ROOT_DIR"
 
-usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; }
-OUT=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --out) [ $# -ge 2 ] || die "--out needs a file"; OUT="$2"; shift 2 ;;
-    --out=*) OUT="${1#--out=}"; shift ;;
-    -h|--help) usage; exit 0 ;;
-    *) usage >&2; exit 2 ;;
-  esac
-done
+parse_out_args "$@"
 
 SIZES="${OKAMI_BENCH_SIZES:-100 500 1000}"
 IDLE_SECONDS="${OKAMI_BENCH_IDLE_SECONDS:-300}"

@@ -37,3 +37,18 @@ sample_on_kwok() {
   sed -E -e 's/^  (chroma|ollama|client):$/&\n    nodeSelector: {type: kwok}\n    tolerations: [{key: kwok.x-k8s.io\/node, operator: Exists, effect: NoSchedule}]/' \
     -e 's/^    storage:$/&\n      storageClassName: standard/' "$ROOT_DIR/manifests/samples/okamistack.yaml"
 }
+
+# parse_out_args ARGS...: the option parsing of the benchmark scripts. Sets OUT from --out FILE or
+# --out=FILE; -h/--help prints the calling script's header comment; anything else is refused.
+parse_out_args() {
+  local usage_text; usage_text="$(sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//')"
+  OUT=""
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --out) [ $# -ge 2 ] || die "--out needs a file"; OUT="$2"; shift 2 ;;
+      --out=*) OUT="${1#--out=}"; shift ;;
+      -h|--help) echo "$usage_text"; exit 0 ;;
+      *) echo "$usage_text" >&2; exit 2 ;;
+    esac
+  done
+}
