@@ -3,10 +3,14 @@
 #include <cpprest/containerstream.h>
 #include <cpprest/http_client.h>
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include <boost/asio/ssl/context.hpp>
 #include <cctype>
 #include <map>
 #include <mutex>
+#include <new>
 #include <system_error>
 
 namespace okami::kube {
@@ -25,10 +29,17 @@ std::string lower(std::string s) {
 }
 
 // Loads the cluster CA and the client identity into a TLS context. Throws boost::system errors
-// on bad PEM; callers catch.
+// on bad PEM; callers catch. cpprest has already loaded the machine's default roots into the
+// context; with a cluster CA configured they are replaced by an empty store first, so only the
+// cluster CA is trusted (as client-go does). Without one, the machine's roots stay.
 void configure_tls(boost::asio::ssl::context& ctx, const std::string& ca_pem,
                    const std::string& cert_pem, const std::string& key_pem) {
-  if (!ca_pem.empty()) ctx.add_certificate_authority(boost::asio::buffer(ca_pem));
+  if (!ca_pem.empty()) {
+    X509_STORE* only_the_cluster_ca = X509_STORE_new();
+    if (only_the_cluster_ca == nullptr) throw std::bad_alloc();
+    SSL_CTX_set_cert_store(ctx.native_handle(), only_the_cluster_ca);  // frees the old store
+    ctx.add_certificate_authority(boost::asio::buffer(ca_pem));
+  }
   if (!cert_pem.empty()) {
     ctx.use_certificate_chain(boost::asio::buffer(cert_pem));
     ctx.use_private_key(boost::asio::buffer(key_pem), boost::asio::ssl::context::pem);
@@ -149,9 +160,10 @@ class CpprestTransport final : public HttpTransport {
     return out;
   }
 
-  // cpprest's timeout is per client (an idle timeout on each read): one client per distinct
-  // timeout, each keeping its own connection pool.
-  std::shared_ptr<client::http_client> client_for(std::chrono::milliseconds timeout) {
+  // cpprest's timeout is per client (an idle timeout on each read): one client per pooled
+  // timeout, each keeping its own connection pool (pooled_timeout keeps them few).
+  std::shared_ptr<client::http_client> client_for(std::chrono::milliseconds requested) {
+    const std::chrono::milliseconds timeout = pooled_timeout(requested);
     std::lock_guard lock(mu_);
     auto& slot = clients_[timeout.count()];
     if (!slot) {
@@ -175,6 +187,13 @@ class CpprestTransport final : public HttpTransport {
 };
 
 }  // namespace
+
+std::chrono::milliseconds pooled_timeout(std::chrono::milliseconds requested) {
+  constexpr std::chrono::milliseconds kExactUpTo = std::chrono::minutes(1);
+  constexpr std::chrono::milliseconds kStep = std::chrono::minutes(5);
+  if (requested <= kExactUpTo) return requested;
+  return (requested + kStep - std::chrono::milliseconds(1)) / kStep * kStep;
+}
 
 Result<std::shared_ptr<HttpTransport>> make_cpprest_transport(const ClusterConfig& config) {
   if (!web::uri::validate(config.server) || config.server.empty()) {
