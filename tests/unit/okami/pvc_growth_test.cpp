@@ -77,5 +77,40 @@ TEST(PvcGrowth, ALiveClaimWithoutAReadableRequestIsLeftAlone) {
   EXPECT_TRUE(c.refused.empty());
 }
 
+TEST(PvcGrowth, AnotherStorageClassIsNeverPatchedAndIsReported) {
+  Json live = live_pvc("10Gi");
+  live["spec"]["storageClassName"] = "standard";
+  Json want = pvc("10Gi");
+  want["spec"]["storageClassName"] = "fast-ssd";
+  const PvcChange c = pvc_change(live, want);
+  EXPECT_FALSE(c.patch);
+  EXPECT_TRUE(c.refused.empty());
+  EXPECT_NE(c.class_kept.find("\"standard\""), std::string::npos) << c.class_kept;
+  EXPECT_NE(c.class_kept.find("\"fast-ssd\""), std::string::npos) << c.class_kept;
+}
+
+TEST(PvcGrowth, AClassTheSpecLeavesToTheClusterDefaultIsNoChange) {
+  Json live = live_pvc("10Gi");
+  live["spec"]["storageClassName"] = "standard";  // filled in by the default-class admission
+  const PvcChange c = pvc_change(live, pvc("10Gi"));
+  EXPECT_FALSE(c.patch);
+  EXPECT_TRUE(c.class_kept.empty());
+  Json want = pvc("10Gi");
+  want["spec"]["storageClassName"] = "standard";
+  EXPECT_TRUE(pvc_change(live, want).class_kept.empty());
+}
+
+TEST(PvcGrowth, AGrowthIsStillAppliedBesideAClassThatIsKept) {
+  Json live = live_pvc("10Gi");
+  live["spec"]["storageClassName"] = "standard";
+  Json want = pvc("20Gi");
+  want["spec"]["storageClassName"] = "fast-ssd";
+  const PvcChange c = pvc_change(live, want);
+  ASSERT_TRUE(c.patch);
+  EXPECT_TRUE(c.grows);
+  EXPECT_FALSE((*c.patch)["spec"].contains("storageClassName"));
+  EXPECT_FALSE(c.class_kept.empty());
+}
+
 }  // namespace
 }  // namespace okami::desired

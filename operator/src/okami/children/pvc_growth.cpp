@@ -47,6 +47,20 @@ PvcChange pvc_change(const Json& live, const Json& desired) {
                        "fit); set the size back to at least " + change.from;
     }
   }
+  const Json desired_spec = desired.value("spec", Json::object());
+  if (auto wanted = desired_spec.find("storageClassName");
+      wanted != desired_spec.end() && wanted->is_string()) {
+    const Json live_spec = live.value("spec", Json::object());
+    const std::string have_class = live_spec.value("storageClassName", "");
+    if (have_class != wanted->get<std::string>()) {
+      const std::string name = live_meta.value("name", "");
+      change.class_kept =
+          "PersistentVolumeClaim " + name + " has StorageClass \"" + have_class +
+          "\" and the spec asks for \"" + wanted->get<std::string>() +
+          "\": a claim's class never changes, so the data stays where it is; to move it, back "
+          "it up and restore it into a new stack with the new class, or set the class back";
+    }
+  }
   if (!patch.empty()) {
     const std::string uid = live_meta.value("uid", "");
     if (!uid.empty()) patch["metadata"]["uid"] = uid;

@@ -128,6 +128,9 @@ Result<int> StackReconciler::apply_children(const Json& stack, const std::vector
       // never shrink.
       const desired::PvcChange change = desired::pvc_change(*live, obj);
       if (!change.refused.empty()) resizes.push_back({"VolumeShrinkRefused", change.refused});
+      if (!change.class_kept.empty()) {
+        resizes.push_back({"StorageClassImmutable", change.class_kept});
+      }
       if (!change.patch) continue;
       auto r = client_.patch(res::kPersistentVolumeClaim, ns, name, kube::PatchType::kMerge,
                              *change.patch);

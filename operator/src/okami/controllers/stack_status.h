@@ -18,8 +18,8 @@
 
 namespace okami {
 
-// A size in spec.*.storage that a volume did not get (stack_apply.cpp): reason
-// VolumeShrinkRefused or VolumeExpansionRefused, and what to do about it.
+// A size or class in spec.*.storage that a volume did not get (stack_apply.cpp): reason
+// VolumeShrinkRefused, VolumeExpansionRefused or StorageClassImmutable, and what to do about it.
 struct VolumeResizeNote {
   std::string reason;
   std::string message;

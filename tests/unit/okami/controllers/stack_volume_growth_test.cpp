@@ -87,6 +87,38 @@ TEST(StackVolumeGrowth, ASmallerStorageSizeIsNeverAppliedAndIsReportedOnce) {
   EXPECT_FALSE(condition_of(h.stack(), kResizeBlocked)) << h.stack()["status"].dump();
 }
 
+TEST(StackVolumeGrowth, AnotherStorageClassIsNeverAppliedAndIsReportedOnce) {
+  ReconcilerHarness h;
+  Json stack = new_stack();
+  stack["spec"]["chroma"]["storage"] = {{"size", "10Gi"}, {"storageClassName", "standard"}};
+  h.create_stack(stack);
+  ASSERT_TRUE(h.settle_stack());
+  h.run_workloads();
+  ASSERT_TRUE(h.settle_stack());
+  h.client.clear_writes();
+  h.edit_stack(
+      {{"spec", {{"chroma", {{"storage", {{"size", "10Gi"}, {"storageClassName", "fast-ssd"}}}}}}}});
+  auto r = h.settle_stack();
+  ASSERT_TRUE(r) << r.error().describe();
+  auto pvc = h.get(res::kPersistentVolumeClaim, kDataPvc);
+  ASSERT_TRUE(pvc);
+  EXPECT_EQ((*pvc)["spec"].value("storageClassName", ""), "standard");
+  EXPECT_EQ(pvc_patches(h), 0);
+  auto blocked = condition_of(h.stack(), kResizeBlocked);
+  ASSERT_TRUE(blocked) << h.stack()["status"].dump();
+  EXPECT_EQ(blocked->reason, "StorageClassImmutable");
+  EXPECT_NE(blocked->message.find("fast-ssd"), std::string::npos) << blocked->message;
+  EXPECT_EQ(events_with_reason(h, "StorageClassImmutable"), 1);
+  h.client.clear_writes();
+  ASSERT_TRUE(h.reconcile_stack());
+  EXPECT_TRUE(h.object_writes().empty());
+  // The class set back: the condition goes.
+  h.edit_stack(
+      {{"spec", {{"chroma", {{"storage", {{"size", "10Gi"}, {"storageClassName", "standard"}}}}}}}});
+  ASSERT_TRUE(h.settle_stack());
+  EXPECT_FALSE(condition_of(h.stack(), kResizeBlocked)) << h.stack()["status"].dump();
+}
+
 TEST(StackVolumeGrowth, AnExpansionTheApiserverRefusesIsReportedAndTriedAgainLater) {
   ReconcilerHarness h;
   converge(h);
