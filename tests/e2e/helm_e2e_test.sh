@@ -12,6 +12,7 @@ h() { "$HELM_BIN" "$@"; }
 # Release names and namespaces of this run only: never the demo's okami-system release.
 REL="e2e-helm-$$";   OP_NS="e2e-helm-op-$$";   STACK_NS="e2e-helm-stack-$$"
 REL2="e2e-helmns-$$"; OP_NS2="e2e-helmns-op-$$"; STACK_NS2="e2e-helmns-stack-$$"
+ADMIN_NS="e2e-helmadm-$$"
 FULL="$REL-okami-operator"; FULL2="$REL2-okami-operator"
 CRDS=(okamistacks.okami.io okamibackups.okami.io)
 # The chart's operator pod goes to a KWOK node, where it runs nothing: the operator this test
@@ -52,6 +53,7 @@ cleanup() {
     h status "${r%%:*}" -n "${r##*:}" >/dev/null 2>&1 && h uninstall "${r%%:*}" -n "${r##*:}" --wait --timeout 60s >/dev/null 2>&1
     k delete clusterrole,clusterrolebinding -l "app.kubernetes.io/instance=${r%%:*}" --ignore-not-found >/dev/null 2>&1
   done
+  k delete namespace "$ADMIN_NS" --ignore-not-found --wait=false >/dev/null 2>&1
   local ns kind
   for ns in "$STACK_NS" "$STACK_NS2"; do
     for kind in okamistacks okamibackups; do
@@ -250,6 +252,55 @@ namespaced_uninstall_removes_the_roles() {
   k get oks okami -n "$STACK_NS2" >/dev/null || { echo "  the OkamiStack is gone"; return 1; }
 }
 
+# A namespace admin (the "admin" ClusterRole bound in one namespace, nothing cluster-wide)
+# renders the chart for its namespace against the cluster (install --dry-run=server, so lookup
+# sees what this identity may see): the render generates a key without asking for the kube-system
+# Namespace, which it may not read, and reuses the live key once one exists.
+namespace_admin_render_generates_then_reuses_the_key() {
+  k create namespace "$ADMIN_NS" >/dev/null || return 1
+  k create serviceaccount installer -n "$ADMIN_NS" >/dev/null || return 1
+  k create rolebinding installer-admin -n "$ADMIN_NS" --clusterrole=admin \
+    --serviceaccount="$ADMIN_NS:installer" >/dev/null || return 1
+  local cfg="$E2E_WORK/admin.kubeconfig" token server ca
+  token="$(k create token installer -n "$ADMIN_NS" --duration=10m)" || return 1
+  server="$(k config view --minify --raw -o jsonpath='{.clusters[0].cluster.server}')"
+  ca="$(k config view --minify --raw -o jsonpath='{.clusters[0].cluster.certificate-authority}')"
+  if [ -z "$ca" ]; then
+    k config view --minify --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' \
+      | base64 -d > "$E2E_WORK/admin-ca.crt"
+    ca="$E2E_WORK/admin-ca.crt"
+  fi
+  cat > "$cfg" <<KC
+apiVersion: v1
+kind: Config
+clusters: [{name: local, cluster: {server: "$server", certificate-authority: "$ca"}}]
+users: [{name: installer, user: {token: "$token"}}]
+contexts: [{name: local, context: {cluster: local, user: installer, namespace: $ADMIN_NS}}]
+current-context: local
+KC
+  wait_for "the namespace's default ServiceAccount" 30 k get serviceaccount default -n "$ADMIN_NS" || return 1
+  if k --kubeconfig "$cfg" get namespace kube-system >/dev/null 2>&1; then
+    echo "  the namespace admin may read the kube-system Namespace: the check proves nothing"; return 1
+  fi
+  local render=(install adm "$CHART" -n "$ADMIN_NS" --dry-run=server --kubeconfig "$cfg"
+                "${IMAGE_ARGS[@]}" --set crds.enabled=false --set "watchNamespaces={$ADMIN_NS}"
+                --set rbac.aggregateToDefaultRoles=false)
+  local out
+  out="$(h "${render[@]}" 2>&1)" || { echo "  the namespace admin's render failed: $out"; return 1; }
+  grep -q 'name: adm-okami-operator-backup-signing-key' <<<"$out" || {
+    echo "  no signing key Secret rendered: $out"; return 1; }
+  # With the key live in the namespace, the render carries that very key.
+  local live; live="$(printf 'kept-key-%s' "$$" | base64 -w0)"
+  k create secret generic adm-okami-operator-backup-signing-key -n "$ADMIN_NS" \
+    --from-literal=key="kept-key-$$" >/dev/null || return 1
+  # As an earlier install of the release would have left it.
+  k label secret adm-okami-operator-backup-signing-key -n "$ADMIN_NS" app.kubernetes.io/managed-by=Helm >/dev/null || return 1
+  k annotate secret adm-okami-operator-backup-signing-key -n "$ADMIN_NS" meta.helm.sh/release-name=adm \
+    "meta.helm.sh/release-namespace=$ADMIN_NS" >/dev/null || return 1
+  out="$(h "${render[@]}" 2>&1)" || { echo "  the second render failed: $out"; return 1; }
+  grep -q "key: $live" <<<"$out" || { echo "  the live key was not reused: $out"; return 1; }
+}
+
 check HelmLintPasses helm_lint_passes
 check HelmInstallCreatesTheOperator helm_install_creates_the_operator
 check OperatorWithChartIdentityBringsStackToReady operator_with_chart_identity_brings_stack_to_ready
@@ -258,6 +309,7 @@ check HelmUninstallKeepsCrdsVolumesAndBackups helm_uninstall_keeps_crds_volumes_
 check NamespacedInstallGrantsOnlyTheWatchedNamespace namespaced_install_grants_only_the_watched_namespace
 check NamespacedOperatorBringsStackToReady namespaced_operator_brings_stack_to_ready
 check NamespacedUninstallRemovesTheRoles namespaced_uninstall_removes_the_roles
+check NamespaceAdminRenderGeneratesThenReusesTheKey namespace_admin_render_generates_then_reuses_the_key
 if [ "$failed" != 0 ]; then
   for f in "$E2E_WORK"/operator*.log; do [ -f "$f" ] && { echo "--- $(basename "$f") (last 30 lines)"; tail -30 "$f"; }; done
 fi
