@@ -303,6 +303,32 @@ TEST(DesiredState, ACpuOnlyOllamaSeesNoGpu) {
   EXPECT_EQ(gpu.count("NVIDIA_VISIBLE_DEVICES"), 0u);
 }
 
+// Upstream publishes the ROCm build of each Ollama release as the tag <version>-rocm; the plain
+// tag has no AMD GPU libraries. The version the gate and the labels read stays the release's.
+TEST(DesiredState, AnAmdGpuOllamaRunsTheRocmBuildOfTheSameVersion) {
+  OkamiStack amd = sample();
+  amd.spec.ollama.gpu.count = 1;
+  amd.spec.ollama.gpu.resource_name = "amd.com/gpu";
+  const auto amd_objects = objects_for(amd);
+  const Json& dep = find(amd_objects, "Deployment", "okami-ollama");
+  EXPECT_EQ(first_container(dep)["image"], "ollama/ollama:0.4.7-rocm");
+  EXPECT_EQ(first_container(dep)["resources"]["limits"]["amd.com/gpu"], Json("1"));
+  EXPECT_EQ(dep["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/version"], "0.4.7");
+
+  OkamiStack nvidia = sample();
+  nvidia.spec.ollama.gpu.count = 1;
+  nvidia.spec.ollama.gpu.resource_name = "nvidia.com/gpu";
+  const auto nvidia_objects = objects_for(nvidia);
+  EXPECT_EQ(first_container(find(nvidia_objects, "Deployment", "okami-ollama"))["image"],
+            "ollama/ollama:0.4.7");
+  // No GPU requested: the CPU build, whatever the resource name says.
+  OkamiStack cpu = sample();
+  cpu.spec.ollama.gpu.resource_name = "amd.com/gpu";
+  const auto cpu_objects = objects_for(cpu);
+  EXPECT_EQ(first_container(find(cpu_objects, "Deployment", "okami-ollama"))["image"],
+            "ollama/ollama:0.4.7");
+}
+
 TEST(DesiredState, ClientEnvMayChooseItsOwnHome) {
   Json in = v1alpha1::testing::sample_stack();
   in["spec"]["client"]["env"] = Json::parse(R"([{"name": "HOME", "value": "/var/lib/okami/storage/home"}])");

@@ -5,6 +5,10 @@
 
 namespace okami::desired {
 
+namespace {
+constexpr const char* kAmdGpuResourceName = "amd.com/gpu";
+}  // namespace
+
 Json ollama_models_pvc(const v1alpha1::OkamiStack& stack) {
   return unowned_pvc(ChildNames(stack.metadata.name).ollama_models_pvc, stack, kOllamaComponent,
                      stack.spec.ollama.storage);
@@ -35,9 +39,14 @@ Json ollama_deployment(const v1alpha1::OkamiStack& stack) {
         std::to_string(gpus);
   }
 
+  // AMD GPUs need the ROCm build, which upstream tags <version>-rocm (the plain tag carries only
+  // the CUDA libraries). The suffix stays out of spec.version, which the gate compares as semver.
+  const std::string resource_name =
+      spec.gpu.resource_name.value_or(v1alpha1::defaults::kGpuResourceName);
+  const bool rocm = gpus > 0 && resource_name == kAmdGpuResourceName;
   Json server = {
       {"name", "ollama"},
-      {"image", *spec.image + ":" + spec.version},
+      {"image", *spec.image + ":" + spec.version + (rocm ? "-rocm" : "")},
       {"imagePullPolicy", "IfNotPresent"},
       {"env", Json::array({{{"name", "OLLAMA_HOST"}, {"value", "0.0.0.0:11434"}},
                            {{"name", "OLLAMA_KEEP_ALIVE"}, {"value", *spec.keep_alive}},
