@@ -46,7 +46,7 @@ export EXPECTED_RULES
 
 check_lint() {
   local args
-  for args in "" "--set watchNamespaces={team-a,team-b}" "--set replicas=2 --set podDisruptionBudget.enabled=true --set metrics.serviceMonitor.enabled=true"; do
+  for args in "" "--set watchNamespaces={team-a,team-b}" "--set replicas=2 --set podDisruptionBudget.enabled=true --set metrics.bindAddress=:8080 --set metrics.serviceMonitor.enabled=true"; do
     # shellcheck disable=SC2086
     # helm lint hides a template's `fail` unless --debug shows it: treat one as a lint error.
     if "$HELM" lint --strict --debug "$CHART_DIR" --kube-version "$KUBE_VERSION" "${OFFLINE_KEY[@]}" $args > "$WORK/lint.out" 2>&1 &&
@@ -121,8 +121,8 @@ check_default_render() {
      ["rbac.authorization.k8s.io/aggregate-to-admin","rbac.authorization.k8s.io/aggregate-to-edit","rbac.authorization.k8s.io/aggregate-to-view"]'
 
   local d='(.[] | select(.kind == "Deployment") | .spec.template.spec)'
-  expect "operator args are run --leader-elect --metrics-bind-address :8080 --health-probe-bind-address :8081 --log-level info --log-json --operator-image <its own image>" "$f" \
-    "$d.containers[0].args == [\"run\",\"--leader-elect\",\"--metrics-bind-address\",\":8080\",\"--health-probe-bind-address\",\":8081\",\"--log-level\",\"info\",\"--log-json\",\"--operator-image\",$d.containers[0].image]"
+  expect "operator args are run --leader-elect --metrics-bind-address 127.0.0.1:8080 --health-probe-bind-address :8081 --log-level info --log-json --operator-image <its own image>" "$f" \
+    "$d.containers[0].args == [\"run\",\"--leader-elect\",\"--metrics-bind-address\",\"127.0.0.1:8080\",\"--health-probe-bind-address\",\":8081\",\"--log-level\",\"info\",\"--log-json\",\"--operator-image\",$d.containers[0].image]"
   expect "Pod runs as non-root UID 65532 with RuntimeDefault seccomp" "$f" \
     "$d.securityContext | .runAsNonRoot == true and .runAsUser == 65532 and .seccompProfile.type == \"RuntimeDefault\""
   expect "container is read-only, unprivileged, without capabilities" "$f" \
@@ -139,6 +139,10 @@ check_default_render() {
     "$d.containers[0].image == \"okami-operator:$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$CHART_DIR/Chart.yaml")\""
   expect "the generated signing key Secret holds 64 characters and is kept on uninstall" "$f" \
     '.[] | select(.kind == "Secret") | (.data.key | @base64d | length) == 64 and .metadata.annotations["helm.sh/resource-policy"] == "keep"'
+  expect "by default /metrics stays on the Pod's loopback: no metrics port on the Pod or the Service" "$f" \
+    "($d.containers[0] | [.ports[].name] == [\"health\"]) and (.[] | select(.kind == \"Service\") | [.spec.ports[].name] == [\"health\"])"
+  expect "by default the helm test does not fetch /metrics" "$f" \
+    '.[] | select(.kind == "Pod") | .spec.containers[0].args[0] | contains("/metrics") | not'
   expect "the metrics Service selects only the operator Pods" "$f" \
     '(.[] | select(.kind == "Service") | .spec.selector) == (.[] | select(.kind == "Deployment") | .spec.selector.matchLabels)
      and ([.[] | select(.kind == "Pod") | .metadata.labels["app.kubernetes.io/component"]] == ["test"])'
@@ -189,13 +193,40 @@ check_options_render() {
     expect "existingSecret: no Secret is generated and the Pod mounts the named Secret's key" "$WORK/existing.json" \
       '([.[] | select(.kind == "Secret")] == []) and (.[] | select(.kind == "Deployment") | .spec.template.spec.volumes[] | select(.name == "backup-signing-key") | .secret.secretName == "my-key" and .secret.items[0].key == "hmac")'
   fi
-  if render extras --set replicas=3 --set podDisruptionBudget.enabled=true --set metrics.serviceMonitor.enabled=true \
+  if render extras --set replicas=3 --set podDisruptionBudget.enabled=true --set metrics.bindAddress=:8080 --set metrics.serviceMonitor.enabled=true \
       --set logLevel=debug --set logJson=false --set image.digest=sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef; then
     expect "options: replicas, PodDisruptionBudget, ServiceMonitor, log flags, image digest" "$WORK/extras.json" \
       '(.[] | select(.kind == "Deployment") | .spec.replicas == 3
         and (.spec.template.spec.containers[0].args | index("--log-json") == null and (index("--log-level") as $i | .[$i + 1] == "debug"))
         and (.spec.template.spec.containers[0].image | endswith("@sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")))
        and ([.[] | select(.kind == "PodDisruptionBudget" or .kind == "ServiceMonitor") | .kind] | sort == ["PodDisruptionBudget","ServiceMonitor"])'
+  fi
+  if render exposed --set metrics.bindAddress=:9090 --set metrics.serviceMonitor.enabled=true; then
+    expect "metrics.bindAddress=:9090: the argument, a metrics port 9090 on the Pod and the Service, the ServiceMonitor and helm test use it" \
+      "$WORK/exposed.json" '
+      (.[] | select(.kind == "Deployment") | .spec.template.spec.containers[0]
+       | (.args | index("--metrics-bind-address") as $i | .[$i + 1] == ":9090")
+         and ([.ports[] | {name, containerPort}] == [{"name":"metrics","containerPort":9090},{"name":"health","containerPort":8081}]))
+      and (.[] | select(.kind == "Service") | [.spec.ports[] | {name, port}] == [{"name":"metrics","port":9090},{"name":"health","port":8081}])
+      and (.[] | select(.kind == "ServiceMonitor") | .spec.endpoints[0].port == "metrics")
+      and (.[] | select(.kind == "Pod") | .spec.containers[0].args[0] | contains("$base:9090/metrics"))'
+  fi
+  local loopback
+  for loopback in 127.0.0.1:9090 localhost:9090 '[::1]:9090' 0; do
+    if render loop --set-string "metrics.bindAddress=$loopback"; then
+      expect "metrics.bindAddress=$loopback: passed as is, no metrics port anywhere" "$WORK/loop.json" \
+        '(.[] | select(.kind == "Deployment") | .spec.template.spec.containers[0]
+          | (.args | index("--metrics-bind-address") as $i | .[$i + 1] == $addr) and ([.ports[].name] == ["health"]))
+         and (.[] | select(.kind == "Service") | [.spec.ports[].name] == ["health"])' --arg addr "$loopback"
+    fi
+  done
+  if "$HELM" template "$RELEASE" "$CHART_DIR" -n "$NS" --kube-version "$KUBE_VERSION" "${OFFLINE_KEY[@]}" \
+      --set metrics.serviceMonitor.enabled=true > /dev/null 2> "$WORK/sm.err"; then
+    fail "a ServiceMonitor was rendered for metrics on the loopback"
+  elif grep -q 'metrics.serviceMonitor.enabled needs /metrics on the Pod.s address' "$WORK/sm.err"; then
+    pass "a ServiceMonitor without metrics.bindAddress exposed is refused, naming metrics.bindAddress"
+  else
+    fail "the ServiceMonitor render failed for another reason: $(cat "$WORK/sm.err")"
   fi
   if render jobpods --set-string 'jobPodAnnotations.kwok\.x-k8s\.io/status=custom' \
       --set-string 'jobPodAnnotations.sidecar\.istio\.io/inject=false' --set 'extraArgs={--workers=4}'; then
@@ -243,6 +274,8 @@ check_schema() {
   rejects "an unknown top-level key" "additional properties 'replicaCount' not allowed" --set replicaCount=2
   rejects "an unknown nested key" "additional properties 'enable' not allowed" --set crds.enable=false
   rejects "an unknown key two levels down" "additional properties 'port' not allowed" --set metrics.serviceMonitor.port=9090
+  rejects "the removed metrics.port (metrics.bindAddress replaces it)" "additional properties 'port' not allowed" --set metrics.port=8080
+  rejects "a metrics.bindAddress that is not [HOST]:PORT or 0" "/metrics/bindAddress" --set metrics.bindAddress=metrics.example:8080
   rejects "an unknown resources key" "additional properties 'cpus' not allowed" --set resources.limits.cpus=1
   rejects "a string where an integer belongs" "/replicas" --set replicas=two
   rejects "a string where a boolean belongs" "/crds/keep" --set-string crds.keep=yes

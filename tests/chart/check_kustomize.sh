@@ -56,6 +56,38 @@ expect "sync waves: Namespace -2, CRDs -1, ServiceAccount and RBAC 0, Deployment
 expect "CRDs use server-side apply and are never pruned by Argo CD" "$B" '
   [.[] | select(.kind == "CustomResourceDefinition") | .metadata.annotations["argocd.argoproj.io/sync-options"]] | unique == ["Prune=false,ServerSideApply=true"]'
 
+# components/expose-metrics is the chart's metrics.bindAddress=":8080": the same Pod spec and
+# Service, with /metrics on the Pod's address.
+mkdir -p "$WORK/exposed/overlay"
+cp -r "$ROOT_DIR/manifests" "$WORK/exposed/manifests"
+printf 'resources: [../manifests]\ncomponents: [../manifests/components/expose-metrics]\n' \
+  > "$WORK/exposed/overlay/kustomization.yaml"
+if ! "$KUBECTL" kustomize "$WORK/exposed/overlay" > "$WORK/exposed.yaml" 2> "$WORK/exposed.err"; then
+  fail "kubectl kustomize with components/expose-metrics failed: $(cat "$WORK/exposed.err")"
+elif ! "$HELM" template okami-operator "$ROOT_DIR/helm/okami-operator" -n okami-system \
+    --kube-version "$KUBE_VERSION" "${OFFLINE_KEY[@]}" --set metrics.bindAddress=:8080 \
+    > "$WORK/chart-exposed.yaml" 2> "$WORK/chart-exposed.err"; then
+  fail "helm template with metrics.bindAddress=:8080 failed: $(cat "$WORK/chart-exposed.err")"
+else
+  to_json "$WORK/exposed.yaml" > "$WORK/exposed.json"
+  to_json "$WORK/chart-exposed.yaml" > "$WORK/chart-exposed.json"
+  expect "components/expose-metrics: the Pod spec and Service equal the chart's with metrics.bindAddress=:8080" \
+    "$WORK/exposed.json" '
+    def deploy: .[] | select(.kind == "Deployment") | .spec.template.spec | .containers |= map(del(.image));
+    def svc: .[] | select(.kind == "Service") | .spec;
+    [deploy, svc] == ($chart[0] | [deploy, svc])' --slurpfile chart "$WORK/chart-exposed.json"
+  expect "components/expose-metrics serves /metrics on the Pod's port 8080" "$WORK/exposed.json" '
+    (.[] | select(.kind == "Deployment") | .spec.template.spec.containers[0]
+     | (.args | index("--metrics-bind-address") as $i | .[$i + 1] == ":8080")
+       and ([.ports[] | select(.name == "metrics") | .containerPort] == [8080]))
+    and (.[] | select(.kind == "Service") | [.spec.ports[].name] == ["metrics", "health"])'
+fi
+expect "the base keeps /metrics on the loopback: no metrics port on the Pod or the Service" "$B" '
+  (.[] | select(.kind == "Deployment") | .spec.template.spec.containers[0]
+   | (.args | index("--metrics-bind-address") as $i | .[$i + 1] == "127.0.0.1:8080")
+     and ([.ports[].name] == ["health"]))
+  and (.[] | select(.kind == "Service") | [.spec.ports[].name] == ["health"])'
+
 # `kustomize edit set image` changes only `images:`; the guard init container and the Jobs run
 # --operator-image, which must follow (kustomization.yaml's replacements).
 cp -r "$ROOT_DIR/manifests" "$WORK/reimaged"

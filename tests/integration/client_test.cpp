@@ -427,7 +427,7 @@ TEST_F(ClientIntegration, MetricsEndpointServesParseableRequestCounts) {
   auto& c = cluster_->client();
   ASSERT_TRUE(c.list(resources::kConfigMap, ns_, {}));
   (void)c.get(resources::kConfigMap, ns_, "absent");
-  kube::HttpServer server(cluster_->metrics(), [] { return true; });
+  kube::HttpServer server(&cluster_->metrics(), {});
   ASSERT_TRUE(server.start("127.0.0.1:0"));
 
   boost::asio::io_context io;

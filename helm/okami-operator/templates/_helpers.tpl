@@ -89,6 +89,19 @@ app.kubernetes.io/component: operator
 {{- end }}
 
 {{/*
+The port /metrics is exposed on at the Pod's address, or "" when metrics.bindAddress keeps it on
+the loopback (127.x.x.x, localhost, [::1]) or turns it off ("0"): then no container port, Service
+port or ServiceMonitor points at it.
+*/}}
+{{- define "okami-operator.exposedMetricsPort" -}}
+{{- $address := toString .Values.metrics.bindAddress }}
+{{- $host := regexReplaceAll ":[0-9]+$" $address "" }}
+{{- if and (ne $address "0") (not (regexMatch `^(127\.[0-9.]+|localhost|\[::1\])$` $host)) }}
+{{- regexFind "[0-9]+$" $address }}
+{{- end }}
+{{- end }}
+
+{{/*
 The operator's rules in the namespaces it watches (a ClusterRole, or a Role per namespace).
 Persistent volume claims have no "delete": the operator never deletes user data. OkamiBackups
 get "create" for the final backup a migration takes (spec.upgrade.finalBackup).

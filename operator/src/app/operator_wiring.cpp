@@ -176,10 +176,14 @@ common::Result<std::unique_ptr<OperatorProcess>> OperatorProcess::create(const O
   // Every watcher of the process starts at once; two initial lists at a time keep the start-up
   // peak near one collection's size instead of the sum of all of them.
   auto list_slots = std::make_shared<kube::ListSlots>(2);
+  kube::LivenessLimits liveness;
+  liveness.reconcile = std::chrono::seconds(flags.liveness_reconcile_timeout_s);
+  liveness.watch = std::chrono::seconds(flags.liveness_watch_timeout_s);
   for (const auto& ns : scopes) {
     kube::ControllerOptions copt;
     copt.name = "okamistack";
     copt.workers = flags.workers;
+    copt.liveness = liveness;
     auto ctl = std::make_unique<kube::Controller>(copt, *p->client_, p->clock_, p->random_,
                                                   &p->metrics_);
     kube::WatcherOptions all;
@@ -216,6 +220,7 @@ common::Result<std::unique_ptr<OperatorProcess>> OperatorProcess::create(const O
     kube::ControllerOptions bopt;
     bopt.name = "okamibackup";
     bopt.workers = 1;
+    bopt.liveness = liveness;
     auto bctl = std::make_unique<kube::Controller>(bopt, *p->client_, p->clock_, p->random_,
                                                    &p->metrics_);
     BackupStores bstores;
@@ -242,6 +247,19 @@ bool OperatorProcess::ready() const {
   return true;
 }
 
+std::vector<std::string> OperatorProcess::liveness_problems() const {
+  std::vector<std::string> out;
+  if (!controllers_started_.load()) return out;
+  for (const auto* group : {&stack_controllers_, &backup_controllers_}) {
+    for (const auto& c : *group) {
+      for (auto& p : c->liveness_problems()) out.push_back(std::move(p));
+    }
+  }
+  // The kubelet restarts the process after a few failed probes: say why, once per probe.
+  for (const auto& p : out) spdlog::error("liveness check failed: {}", p);
+  return out;
+}
+
 // Without leader election this process is the only writer; with it, only while it holds the Lease.
 bool OperatorProcess::may_write() const {
   if (!flags_.leader_elect) return true;
@@ -250,6 +268,7 @@ bool OperatorProcess::may_write() const {
 }
 
 int OperatorProcess::metrics_port() const { return server_ ? server_->port() : 0; }
+int OperatorProcess::health_port() const { return health_server_ ? health_server_->port() : 0; }
 
 void OperatorProcess::start_controllers() {
   if (controllers_started_.exchange(true)) return;
@@ -263,16 +282,21 @@ void OperatorProcess::start_controllers() {
 }
 
 common::Status OperatorProcess::start() {
-  auto ready_fn = [this] { return ready(); };
+  kube::HealthChecks checks;
+  checks.ready = [this] { return ready(); };
+  checks.liveness = [this] { return liveness_problems(); };
   if (flags_.metrics_address != "0") {
-    server_ = std::make_unique<kube::HttpServer>(metrics_, ready_fn);
+    server_ = std::make_unique<kube::HttpServer>(&metrics_, checks);
     if (auto s = server_->start(flags_.metrics_address); !s) return s;
-    spdlog::info("serving /metrics, /healthz and /readyz on port {}", server_->port());
+    spdlog::info("serving /metrics, /healthz and /readyz on {} (port {})", flags_.metrics_address,
+                 server_->port());
   }
   if (!flags_.health_address.empty() && flags_.health_address != flags_.metrics_address) {
-    health_server_ = std::make_unique<kube::HttpServer>(metrics_, ready_fn);
+    // Never /metrics here: this address is the Pod's, where the kubelet reaches it.
+    health_server_ = std::make_unique<kube::HttpServer>(nullptr, checks);
     if (auto s = health_server_->start(flags_.health_address); !s) return s;
-    spdlog::info("serving /healthz and /readyz on port {}", health_server_->port());
+    spdlog::info("serving /healthz and /readyz on {} (port {})", flags_.health_address,
+                 health_server_->port());
   }
   if (!flags_.leader_elect) {
     start_controllers();

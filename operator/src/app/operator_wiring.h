@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "app/run_flags.h"
 #include "common/clock.h"
 #include "common/random.h"
 #include "common/result.h"
@@ -25,33 +26,6 @@
 
 namespace okami::app {
 
-struct OperatorFlags {
-  std::string kubeconfig;
-  std::vector<std::string> watch_namespaces;  // empty: all namespaces
-  bool leader_elect = false;
-  std::string lease_namespace;
-  std::string lease_name = "okami-operator-leader";
-  int lease_duration_s = 15;
-  int renew_deadline_s = 10;
-  int retry_period_s = 2;
-  std::string metrics_address = ":8080";
-  std::string health_address;
-  int workers = 2;
-  double qps = 20.0;
-  int burst = 40;
-  std::string operator_image;
-  std::string matrix_configmap;
-  std::string backup_key_file;
-  std::map<std::string, std::string> job_pod_annotations;
-  std::vector<std::string> image_pull_secrets;  // for --operator-image in stack namespaces
-  // CIDR blocks of Ollama pod addresses the operator may dial to list and pull models; "" picks
-  // every address in-cluster and none out of cluster, "none" turns model management off.
-  std::string ollama_networks;
-  int ollama_pulls = 2;  // model pulls running at once
-  std::string log_level = "info";
-  bool log_json = false;
-};
-
 class OperatorProcess {
  public:
   // Loads the cluster configuration, the compatibility matrix and the backup key, and builds every
@@ -60,14 +34,19 @@ class OperatorProcess {
   static common::Result<std::unique_ptr<OperatorProcess>> create(const OperatorFlags& flags);
   ~OperatorProcess();
 
-  // Serves /metrics, /healthz, /readyz, then competes for leadership (or starts at once).
+  // Serves /metrics (with /healthz and /readyz) on the metrics address and /healthz and /readyz
+  // alone on the health address, then competes for leadership (or starts at once).
   common::Status start();
   // Stops the controllers (in-flight reconciles finish), releases the Lease, stops the server.
   void stop();
   // True once this process led and then lost the Lease: it must exit.
   bool lost_leadership() const { return lost_leadership_.load(); }
   bool ready() const;
+  // Why /healthz fails: every controller's stuck workers and wedged watchers. Empty when live
+  // (a standby replica, whose controllers have not started, is live).
+  std::vector<std::string> liveness_problems() const;
   int metrics_port() const;
+  int health_port() const;
 
  private:
   OperatorProcess() = default;

@@ -207,9 +207,14 @@ void Controller::start(Reconciler& reconciler) {
   if (started_) return;
   started_ = true;
   reconciler_ = &reconciler;
+  const auto workers = static_cast<std::size_t>(std::max(1, options_.workers));
+  {
+    std::lock_guard lock(busy_mu_);
+    busy_.assign(workers, std::nullopt);
+  }
   for (auto& w : watches_) w->watcher->start();
-  for (int i = 0; i < std::max(1, options_.workers); ++i) {
-    workers_.emplace_back([this](std::stop_token stop) { work(stop); });
+  for (std::size_t i = 0; i < workers; ++i) {
+    workers_.emplace_back([this, i](std::stop_token stop) { work(stop, i); });
   }
 }
 
@@ -223,6 +228,8 @@ void Controller::stop() {
     if (t.joinable()) t.join();
   }
   workers_.clear();
+  std::lock_guard lock(busy_mu_);
+  busy_.clear();
 }
 
 bool Controller::ready() const {
@@ -232,9 +239,53 @@ bool Controller::ready() const {
   return true;
 }
 
+namespace {
+long whole_seconds(std::chrono::nanoseconds d) {
+  return static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(d).count());
+}
+}  // namespace
+
+std::vector<std::string> Controller::liveness_problems() const {
+  std::vector<std::string> out;
+  const auto now = clock_.now();
+  const auto& limits = options_.liveness;
+  if (limits.reconcile.count() > 0) {
+    std::lock_guard lock(busy_mu_);
+    for (std::size_t i = 0; i < busy_.size(); ++i) {
+      if (!busy_[i] || now - busy_[i]->since <= limits.reconcile) continue;
+      out.push_back(fmt::format(
+          "controller {}: worker {} has been reconciling {} for {} s (limit {} s)", options_.name,
+          i, busy_[i]->key, whole_seconds(now - busy_[i]->since), limits.reconcile.count()));
+    }
+  }
+  if (limits.watch.count() > 0) {
+    for (const auto& w : watches_) {
+      const auto stalled = w->watcher->stalled_for();
+      if (!stalled || *stalled <= limits.watch) continue;
+      const std::string& ns = w->watcher->ns();
+      out.push_back(fmt::format(
+          "controller {}: the watcher of {} {} has made no progress for {} s (limit {} s)",
+          options_.name, w->watcher->type().plural,
+          ns.empty() ? std::string("in all namespaces") : "in namespace " + ns,
+          whole_seconds(*stalled), limits.watch.count()));
+    }
+  }
+  return out;
+}
+
+void Controller::set_busy(std::size_t worker, const std::string* key) {
+  std::lock_guard lock(busy_mu_);
+  if (worker >= busy_.size()) return;
+  if (key) {
+    busy_[worker] = Busy{*key, clock_.now()};
+  } else {
+    busy_[worker].reset();
+  }
+}
+
 void Controller::enqueue(const ObjectRef& ref) { queue_->add(ref.key()); }
 
-void Controller::work(std::stop_token stop) {
+void Controller::work(std::stop_token stop, std::size_t worker) {
   for (const auto& w : watches_) {
     while (!stop.stop_requested() && !w->store->wait_for_sync(options_.sync_poll)) {
     }
@@ -244,7 +295,9 @@ void Controller::work(std::stop_token stop) {
       queue_->done(*key);  // shutting down: leave the rest for the next leader or process
       continue;
     }
+    set_busy(worker, &*key);
     reconcile_one(*key, stop);
+    set_busy(worker, nullptr);
     queue_->done(*key);
   }
 }

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -76,9 +77,22 @@ bool spec_or_metadata_changed(const Json& old_object, const Json& new_object);
 // kind and API group match `owner` (the version may differ).
 std::optional<ObjectRef> controller_owner(const Json& object, const ResourceType& owner);
 
+// When liveness_problems() reports a controller as wedged. Zero turns a check off.
+struct LivenessLimits {
+  // A worker inside one reconcile for longer than this is stuck. A reconcile blocks only on API
+  // calls (30 s timeout each, a few retries of a 429) and short Ollama probes, so ten minutes
+  // is far beyond a slow but working one.
+  std::chrono::seconds reconcile{std::chrono::minutes(10)};
+  // A running watcher without progress (Watcher::stalled_for) for longer than this is wedged.
+  // The longest quiet stretch of a working watcher is one watch stream without an event: at
+  // most 600 s of server timeout plus the client's 30 s idle margin, then up to 60 s of backoff.
+  std::chrono::seconds watch{std::chrono::minutes(15)};
+};
+
 struct ControllerOptions {
   std::string name = "controller";  // metric label and log prefix
   int workers = 1;
+  LivenessLimits liveness;
   RateLimiterOptions rate_limiter;
   // Before its first reconcile a worker waits for every store to sync, rechecking for a stop
   // request this often (real time; a sync wakes it at once).
@@ -110,6 +124,11 @@ class Controller {
   void stop();
   // True once every watch has completed its first list.
   bool ready() const;
+  // Why this controller is not live, one sentence each (naming the controller, and the worker's
+  // key or the watcher's resource and namespace): a worker inside one reconcile for longer than
+  // options.liveness.reconcile, a watcher without progress for longer than options.liveness.watch.
+  // Empty when live or not started. Safe to call from any thread.
+  std::vector<std::string> liveness_problems() const;
 
   // Wakes a key from outside the watches (e.g. a timer or a webhook).
   void enqueue(const ObjectRef& ref);
@@ -129,8 +148,9 @@ class Controller {
                    Predicate predicate);
   void handle(Watch& watch, const WatcherEvent& event);
   void enqueue_all(const MapFunc& map, const Json& object);
-  void work(std::stop_token stop);
+  void work(std::stop_token stop, std::size_t worker);
   void reconcile_one(const std::string& key, std::stop_token stop);
+  void set_busy(std::size_t worker, const std::string* key);
 
   ControllerOptions options_;
   Client& client_;
@@ -142,6 +162,13 @@ class Controller {
   std::vector<std::unique_ptr<Watch>> watches_;
   Reconciler* reconciler_ = nullptr;
   std::vector<std::jthread> workers_;
+  // What each worker reconciles now and since when (nullopt: none); read by liveness_problems().
+  struct Busy {
+    std::string key;
+    common::Clock::SteadyPoint since;
+  };
+  mutable std::mutex busy_mu_;
+  std::vector<std::optional<Busy>> busy_;
   bool started_ = false;
 };
 

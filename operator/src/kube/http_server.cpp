@@ -125,8 +125,8 @@ struct HttpServer::Impl {
   }
 };
 
-HttpServer::HttpServer(MetricsRegistry& metrics, std::function<bool()> ready)
-    : metrics_(metrics), ready_(std::move(ready)) {}
+HttpServer::HttpServer(MetricsRegistry* metrics, HealthChecks checks)
+    : metrics_(metrics), checks_(std::move(checks)) {}
 
 HttpServer::~HttpServer() {
   stop();
@@ -140,12 +140,18 @@ HttpServerResponse HttpServer::route(const std::string& method, const std::strin
   if (method != "GET" && method != "HEAD") {
     return {405, "text/plain; charset=utf-8", "method not allowed\n"};
   }
-  if (path == "/metrics") {
-    return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_.render()};
+  if (path == "/metrics" && metrics_ != nullptr) {
+    return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_->render()};
   }
-  if (path == "/healthz" || path == "/livez") return {200, "text/plain; charset=utf-8", "ok\n"};
+  if (path == "/healthz" || path == "/livez") {
+    const auto problems = checks_.liveness ? checks_.liveness() : std::vector<std::string>{};
+    if (problems.empty()) return {200, "text/plain; charset=utf-8", "ok\n"};
+    std::string body;
+    for (const auto& p : problems) body += p + "\n";
+    return {500, "text/plain; charset=utf-8", body};
+  }
   if (path == "/readyz") {
-    if (!ready_ || ready_()) return {200, "text/plain; charset=utf-8", "ok\n"};
+    if (!checks_.ready || checks_.ready()) return {200, "text/plain; charset=utf-8", "ok\n"};
     return {503, "text/plain; charset=utf-8", "not ready\n"};
   }
   if (auto it = handlers_.find(path); it != handlers_.end()) return it->second();

@@ -1,6 +1,8 @@
-// The operator's own small HTTP endpoint: /metrics (Prometheus text from a MetricsRegistry),
-// /healthz (the process serves) and /readyz (a readiness callback, e.g. caches synced). Kubelet
-// probes and Prometheus scrape it; one background thread, stopped and joined by stop().
+// The operator's own small HTTP endpoint: /metrics (Prometheus text from a MetricsRegistry, when
+// one is given), /healthz and /livez (a liveness callback: no worker stuck, no watcher wedged)
+// and /readyz (a readiness callback, e.g. caches synced). Kubelet probes and Prometheus scrape
+// it; one background thread, stopped and joined by stop(). No authentication: bind it where
+// only the intended clients reach it.
 #pragma once
 
 #include <functional>
@@ -8,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/result.h"
 #include "kube/metrics.h"
@@ -20,12 +23,20 @@ struct HttpServerResponse {
   std::string body;
 };
 
+struct HealthChecks {
+  // Decides /readyz: 200 "ok" or 503 "not ready". Null: always ready.
+  std::function<bool()> ready;
+  // Decides /healthz and /livez: no problem gives 200 "ok"; otherwise 500 with one problem per
+  // line, so that the kubelet restarts a wedged process. Null: always live.
+  std::function<std::vector<std::string>()> liveness;
+};
+
 class HttpServer {
  public:
   using Handler = std::function<HttpServerResponse()>;
 
-  // `ready` decides /readyz (200 "ok" or 503 "not ready"); null means always ready.
-  HttpServer(MetricsRegistry& metrics, std::function<bool()> ready);
+  // `metrics` null: /metrics is not served (a health-only server on the Pod's address).
+  HttpServer(MetricsRegistry* metrics, HealthChecks checks);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -46,8 +57,8 @@ class HttpServer {
   struct Impl;
   HttpServerResponse route(const std::string& method, const std::string& path) const;
 
-  MetricsRegistry& metrics_;
-  std::function<bool()> ready_;
+  MetricsRegistry* metrics_;
+  HealthChecks checks_;
   std::map<std::string, Handler> handlers_;
   std::unique_ptr<Impl> impl_;
   std::thread thread_;

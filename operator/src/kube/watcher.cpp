@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "common/memory.h"
 #include "kube/json_fields.h"
 
@@ -91,8 +93,12 @@ ObjectPtr Watcher::prepare(Json object) const {
 }
 
 Watcher::Step Watcher::list(std::stop_token stop) {
-  if (options_.list_slots && !options_.list_slots->acquire(stop)) {
-    return Step{WatcherState::kEmpty, std::nullopt, std::nullopt};
+  if (options_.list_slots) {
+    waiting_for_slot_ = true;
+    const bool acquired = options_.list_slots->acquire(stop);
+    mark_progress();
+    waiting_for_slot_ = false;
+    if (!acquired) return Step{WatcherState::kEmpty, std::nullopt, std::nullopt};
   }
   Step step = list_pages(stop);
   if (options_.list_slots) options_.list_slots->release();
@@ -111,6 +117,7 @@ Watcher::Step Watcher::list_pages(std::stop_token stop) {
   event.type = WatcherEvent::Type::kRestarted;
   for (;;) {
     auto page = client_.list(type_, options_.ns, lo);
+    mark_progress();
     if (!page && page.error().code == common::ErrorCode::kGone && !lo.continue_token.empty()) {
       // The continue token expired: the list took longer than the server keeps versions. Paging
       // again would expire again; read the whole collection in one response instead (client-go).
@@ -172,6 +179,7 @@ Watcher::Step Watcher::watch(std::stop_token stop) {
   auto status = client_.watch(
       type_, options_.ns, wo,
       [&](WatchEvent& we) {
+        mark_progress();
         if (we.type == "ERROR") {
           stream_error = error_from_status(we.object);
           return false;
@@ -228,20 +236,34 @@ Watcher::Step Watcher::watch(std::stop_token stop) {
   return Step{WatcherState::kInitListed, std::nullopt, std::nullopt};
 }
 
+void Watcher::mark_progress() {
+  last_progress_ns_ = clock_.now().time_since_epoch().count();
+}
+
+std::optional<std::chrono::nanoseconds> Watcher::stalled_for() const {
+  if (!running_.load() || waiting_for_slot_.load()) return std::nullopt;
+  const auto since = clock_.now().time_since_epoch() - std::chrono::nanoseconds(last_progress_ns_.load());
+  return std::max(std::chrono::nanoseconds(0), std::chrono::duration_cast<std::chrono::nanoseconds>(since));
+}
+
 void Watcher::run(std::stop_token stop) {
   while (!stop.stop_requested()) {
     Step s = step(stop);
+    mark_progress();  // a step ended: the next one, or its backoff, starts now
     if (s.backoff && !clock_.sleep_until(clock_.now() + *s.backoff, stop)) break;
   }
 }
 
 void Watcher::start() {
   if (thread_.joinable()) return;
+  mark_progress();
+  running_ = true;
   thread_ = std::jthread([this](std::stop_token stop) { run(stop); });
 }
 
 void Watcher::stop() {
   if (!thread_.joinable()) return;
+  running_ = false;
   thread_.request_stop();
   thread_.join();
 }

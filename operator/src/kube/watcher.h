@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -118,6 +119,15 @@ class Watcher {
   WatcherState state() const { return state_.load(); }
   std::string resource_version() const;
   const ResourceType& type() const { return type_; }
+  const std::string& ns() const { return options_.ns; }
+
+  // Liveness: how long the running watcher has gone without progress. Progress is starting,
+  // finishing a list page, a watch event or bookmark, the end of any step (a watch that the
+  // server ends, a failure whose retry is about to start) and getting a list slot. A watcher
+  // retrying with backoff through an apiserver outage keeps making progress; one blocked in a
+  // call that never returns does not. nullopt when the thread is not running, or while it
+  // waits for a list slot (the watchers holding the slots are the ones to blame).
+  std::optional<std::chrono::nanoseconds> stalled_for() const;
 
  private:
   Step list(std::stop_token stop);
@@ -126,6 +136,7 @@ class Watcher {
   Step watch(std::stop_token stop);
   std::chrono::milliseconds next_backoff();
   void run(std::stop_token stop);
+  void mark_progress();
 
   Client& client_;
   ResourceType type_;
@@ -136,6 +147,11 @@ class Watcher {
   common::ExponentialBackoff backoff_;
   unsigned failures_ = 0;
   std::atomic<WatcherState> state_{WatcherState::kEmpty};
+  // Liveness (read by the health endpoint's thread): the clock's steady time of the last
+  // progress, in nanoseconds since its epoch.
+  std::atomic<bool> running_{false};
+  std::atomic<bool> waiting_for_slot_{false};
+  std::atomic<std::int64_t> last_progress_ns_{0};
   mutable std::mutex rv_mu_;
   std::string resource_version_;
   std::jthread thread_;
