@@ -42,6 +42,19 @@ TEST(BackupStep, NothingIsArchivedWhileAWriterRuns) {
   EXPECT_EQ(next_backup_step(f).phase, "Archiving");
 }
 
+TEST(BackupStep, WritersStillRunningAtTheQuiesceLimitFailTheBackup) {
+  auto f = open_backup("Quiescing");
+  f.writer_pods = 1;
+  f.quiescing_for = f.quiesce_timeout - std::chrono::seconds(1);
+  EXPECT_EQ(next_backup_step(f).kind, K::kWait);
+  f.quiescing_for = f.quiesce_timeout;
+  EXPECT_EQ(next_backup_step(f).kind, K::kFail);
+  EXPECT_EQ(next_backup_step(f).reason, kReasonQuiesceTimedOut);
+  // Writers that stopped just in time: the backup goes on, whatever the clock says.
+  f.writer_pods = 0;
+  EXPECT_EQ(next_backup_step(f).phase, "Archiving");
+}
+
 TEST(BackupStep, ArchivingRunsOneJobAndNeedsItsReport) {
   auto f = open_backup("Archiving");
   EXPECT_EQ(next_backup_step(f).kind, K::kCreateArchiveJob);

@@ -85,6 +85,13 @@ BackupStep next_backup_step(const BackupProgress& f) {
                                   "archiving without stopping writers (spec.quiesce is false)"};
   }
   if (f.phase == phase::kQuiescing) {
+    if (f.writer_pods > 0 && f.quiescing_for && *f.quiescing_for >= f.quiesce_timeout) {
+      return {K::kFail, "", kReasonQuiesceTimedOut,
+              std::to_string(f.writer_pods) + " client and Chroma pod(s) still run " +
+                  minutes_text(f.quiesce_timeout) +
+                  " after the backup asked them to stop (a pod stuck Terminating: a lost node or "
+                  "a finalizer); the backup gives up and the writers start again"};
+    }
     if (f.writer_pods > 0) {
       return {K::kWait, "", "",
               "waiting for " + std::to_string(f.writer_pods) + " client and Chroma pod(s) to stop"};
@@ -449,6 +456,11 @@ kube::ReconcileResult BackupReconciler::reconcile_backup(const kube::ObjectRef& 
   }
 
   f.job_start_timeout = options_.job_start_timeout;
+  f.quiesce_timeout = options_.quiesce_timeout;
+  if (common::Clock::WallPoint started;
+      f.phase == phase::kQuiescing && common::parse_rfc3339(str(status, "startedAt"), &started)) {
+    f.quiescing_for = std::chrono::duration_cast<std::chrono::seconds>(now - started);
+  }
   const std::string current_job = f.phase == phase::kArchiving   ? archive_name
                                   : f.phase == phase::kVerifying ? verify_name
                                                                  : "";

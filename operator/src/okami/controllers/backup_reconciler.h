@@ -37,6 +37,9 @@ struct BackupReconcilerOptions {
   // (JobNotStarted): an image that cannot be pulled or a pod that cannot be scheduled must not
   // hold a quiesced stack at zero replicas.
   std::chrono::seconds job_start_timeout{std::chrono::minutes(10)};
+  // Writers still running this long after the backup started quiescing fail it (QuiesceTimedOut):
+  // a pod stuck Terminating (a lost node, a finalizer) must not hold the stack at zero replicas.
+  std::chrono::seconds quiesce_timeout{std::chrono::minutes(10)};
 };
 
 // The phase an open backup should move to, from what is observed. Pure.
@@ -60,6 +63,9 @@ struct BackupProgress {
   std::optional<std::chrono::seconds> job_waiting_for;
   std::string job_waiting_reason;
   std::chrono::seconds job_start_timeout{std::chrono::minutes(10)};
+  // While Quiescing: how long since the backup started (status.startedAt), against the limit.
+  std::optional<std::chrono::seconds> quiescing_for;
+  std::chrono::seconds quiesce_timeout{std::chrono::minutes(10)};
 };
 struct BackupStep {
   enum class Kind { kSetPhase, kCreateArchiveJob, kCreateVerifyJob, kWait, kFail, kVerified, kDone };
@@ -72,6 +78,7 @@ struct BackupStep {
 // Failed, so a quiescing backup gives the writers back.
 inline constexpr const char* kReasonJobNotStarted = "JobNotStarted";
 inline constexpr const char* kReasonJobDeadlineExceeded = "JobDeadlineExceeded";
+inline constexpr const char* kReasonQuiesceTimedOut = "QuiesceTimedOut";
 BackupStep next_backup_step(const BackupProgress& facts);
 
 // The OkamiBackup's name, UID and archive location as the Job builders need them: a stored backup

@@ -250,6 +250,43 @@ TEST_F(BackupReconcilerTest, AJobWhosePodNeverStartsFailsTheBackupAndIsDeleted) 
   EXPECT_FALSE(h.get(res::kJob, archive_job()));
 }
 
+// Review #10: a writer that never stops (a pod stuck Terminating on a lost node) must not hold
+// the stack at zero replicas for ever.
+TEST_F(BackupReconcilerTest, WritersThatNeverStopFailTheBackupAndTheStackRunsAgain) {
+  create_backup();
+  ASSERT_TRUE(settle_backup());
+  ASSERT_EQ(phase(), "Quiescing");
+  ASSERT_TRUE(h.settle_stack());
+  ASSERT_EQ(replicas(res::kDeployment, "okami-client"), 0);
+  // The workload controllers never remove the pods.
+  h.clock.advance(h.backup_options.quiesce_timeout - std::chrono::seconds(1));
+  ASSERT_TRUE(settle_backup());
+  EXPECT_EQ(phase(), "Quiescing") << "gave up before the limit";
+  h.clock.advance(std::chrono::seconds(1));
+  ASSERT_TRUE(settle_backup());
+  expect_failed(kReasonQuiesceTimedOut);
+  EXPECT_NE(current()["status"]["message"].get<std::string>().find("still run"), std::string::npos)
+      << current()["status"].dump();
+  EXPECT_FALSE(h.get(res::kJob, archive_job())) << "an archive started beside running writers";
+  stack_turn();
+  EXPECT_EQ(replicas(res::kDeployment, "okami-client"), 1) << "the writers did not come back";
+  EXPECT_EQ(replicas(res::kStatefulSet, "okami-chroma"), 1);
+}
+
+// Review #12: the verify Job succeeded, then the stack went away before the result was read.
+TEST_F(BackupReconcilerTest, AVerifiedArchiveWhoseStackWasDeletedMeanwhileFailsWithStackNotFound) {
+  walk_to_archive_job();
+  h.finish_job(archive_job(), true, archive_report());
+  ASSERT_TRUE(settle_backup());
+  ASSERT_EQ(phase(), "Verifying");
+  h.finish_job(verify_job(), true, verify_report(h.stack()["metadata"]["uid"], kArchiveSha));
+  h.client.erase(kOkamiStackType, kNs, kStack);
+  h.clock.advance(kReportGrace + std::chrono::seconds(1));
+  ASSERT_TRUE(settle_backup());
+  expect_failed("StackNotFound");
+  EXPECT_FALSE(accept_backup(current(), kSigningKey));
+}
+
 TEST_F(BackupReconcilerTest, AForbiddenJobCreateKeepsThePhaseAndRetriesOnItsPeriod) {
   create_backup(false);
   h.client.fail_always("create",
