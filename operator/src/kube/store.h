@@ -59,8 +59,8 @@ class Store {
 
   // Inserts or replaces one object; returns the previous version (nullptr if none).
   ObjectPtr apply(nlohmann::json object);
-  // The same for an object already prepared for caching (a watcher's, transformed and frozen):
-  // it is stored as is, shared, never copied.
+  // The same for an object already prepared for caching (a watcher's: managedFields gone,
+  // frozen), packed as it is.
   ObjectPtr apply_prepared(ObjectPtr object);
   // Removes the object with this key; returns it (nullptr if it was not cached).
   ObjectPtr remove(const std::string& key);

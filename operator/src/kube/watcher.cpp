@@ -86,7 +86,6 @@ ObjectPtr Watcher::prepare(Json object) const {
   if (auto meta = object.find("metadata"); meta != object.end() && meta->is_object()) {
     meta->erase("managedFields");
   }
-  if (options_.transform) options_.transform(object);
   return std::make_shared<const Json>(std::move(object));
 }
 

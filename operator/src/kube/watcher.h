@@ -44,8 +44,8 @@ struct WatcherEvent {
     kDeleted,   // `object` (its last known state) was deleted
   };
   Type type = Type::kApplied;
-  // Prepared for caching: kind and apiVersion set, managedFields gone, the watch's transform
-  // applied, and frozen. A store keeps these very objects: nothing is copied on the way.
+  // Prepared for caching: kind and apiVersion set, managedFields gone, and frozen. A store
+  // packs them; nothing else keeps them once the handler returns.
   ObjectPtr object;
   std::vector<ObjectPtr> objects;  // kListPage only
   std::string resource_version;    // the collection's version after this event (not kListPage)
@@ -67,10 +67,6 @@ class ListSlots {
   int free_;
 };
 
-// Rewrites an object before it is cached (client-go's transform): what no reader needs is
-// dropped, so the cache does not hold it for the life of the process.
-using Transform = std::function<void(Json& object)>;
-
 struct WatcherOptions {
   std::string ns;  // "" = all namespaces (or a cluster-scoped type)
   std::string label_selector;
@@ -87,8 +83,6 @@ struct WatcherOptions {
   double backoff_jitter = 1.0;
   // Shared by the watchers whose initial lists should not overlap; null: no bound.
   std::shared_ptr<ListSlots> list_slots;
-  // Applied to every listed or watched object before it is cached; null: none.
-  Transform transform;
   // Hand freed heap back to the system after each initial list (the list's transient memory
   // would otherwise stay in the allocator's free lists, resident).
   bool return_memory_after_list = false;
