@@ -3,6 +3,7 @@
 // store memory per Deployment-sized object and index lookups (vs a linear scan), work queue
 // add/get/done (vs std::deque + mutex), and controller overhead per key with a no-op reconciler
 // (vs calling the reconciler in a loop). Prints a table; never asserts on time.
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -12,13 +13,16 @@
 #include <deque>
 #include <fstream>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/clock.h"
 #include "common/random.h"
+#include "bench/bench_transport.h"
 #include "kube/controller.h"
+#include "kube/http_client.h"
 #include "kube/store.h"
 #include "kube/watch_event.h"
 #include "kube/work_queue.h"
@@ -309,6 +313,91 @@ Row bench_controller() {
           ratio(per_key, direct_per)};
 }
 
+// Bytes the allocator has handed out and not had back (the heap in use, mmapped chunks included).
+double heap_in_use() {
+  const struct mallinfo2 m = mallinfo2();
+  return static_cast<double>(m.uordblks + m.hblkhd);
+}
+
+// The heap in use while a Watcher lists 1000 Deployments in pages of 100 (HTTP text through the
+// real client) into a Store, above what it was before: packing each page as it arrives (the
+// Controller's way) against holding the whole list as documents until it is complete (the
+// former data flow), and the store's own size once the list is in. Sampled at every event, on
+// this thread (mallinfo2 counts the main arena).
+std::vector<Row> bench_paged_list() {
+  namespace kube = okami::kube;
+  constexpr int kObjects = 1000;
+  constexpr int kPage = 100;
+  const kube::ResourceType& type = kube::resources::kDeployment;
+  auto transport = std::make_shared<okami::bench::BenchTransport>();
+  std::vector<std::string> items;
+  for (int i = 0; i < kObjects; ++i) {
+    Json o = deployment(i);
+    o.erase("kind");
+    o.erase("apiVersion");
+    items.push_back(o.dump());
+  }
+  transport->serve_list(type.collection_path(""), type.kind + "List", type.api_version(),
+                        std::move(items), "90000");
+  okami::common::SystemClock clock;
+  okami::common::SeededRandom random(1);
+  kube::ClientOptions client_options;
+  client_options.qps = 0;
+  kube::HttpClient client(transport, client_options, clock);
+  kube::WatcherOptions options;
+  options.page_size = kPage;
+
+  struct Result {
+    double peak = 0;    // above the heap before the list
+    double steady = 0;  // the store once the list is in
+  };
+  auto run = [&](bool whole_list) {
+    malloc_trim(0);
+    Result r;
+    const double before = heap_in_use();
+    auto sample = [&] { r.peak = std::max(r.peak, heap_in_use() - before); };
+    auto store = std::make_unique<kube::Store>();
+    std::optional<kube::Store::Replacement> staged;
+    std::vector<kube::ObjectPtr> held;  // whole_list: every page's documents until the end
+    kube::Watcher watcher(client, type, options, clock, random, [&](const kube::WatcherEvent& e) {
+      sample();
+      switch (e.type) {
+        case kube::WatcherEvent::Type::kListBegin: staged.emplace(store->begin_replace()); break;
+        case kube::WatcherEvent::Type::kListPage:
+          if (whole_list) {
+            held.insert(held.end(), e.objects.begin(), e.objects.end());
+          } else {
+            for (const auto& o : e.objects) staged->add(*o);
+          }
+          break;
+        case kube::WatcherEvent::Type::kListDone:
+          for (const auto& o : held) staged->add(*o);
+          sample();
+          held.clear();
+          staged->commit();
+          staged.reset();
+          break;
+        default: break;
+      }
+      sample();
+    });
+    watcher.step({});
+    if (store->size() != kObjects) std::fprintf(stderr, "paged list: %zu objects\n", store->size());
+    r.steady = heap_in_use() - before;
+    return r;
+  };
+  run(false);  // warm-up: the transport renders and caches its pages outside the measure
+  const Result ours = run(false);
+  const Result base = run(true);
+  const std::string what = "list of " + std::to_string(kObjects) + " Deployments in pages of " +
+                           std::to_string(kPage);
+  return {{"heap peak during a " + what, fmt(ours.peak, "B") + " page by page",
+           fmt(base.peak, "B") + " whole list unpacked", ratio(ours.peak, base.peak)},
+          {"  peak / store after that list", ratio(ours.peak, ours.steady),
+           ratio(base.peak, base.steady) + " (store " + fmt(ours.steady, "B") + ")",
+           ratio(ours.peak / ours.steady, base.peak / base.steady)}};
+}
+
 }  // namespace
 
 int main() {
@@ -316,6 +405,7 @@ int main() {
   std::vector<Row> rows;
   rows.push_back(bench_decode());
   for (auto& r : bench_store()) rows.push_back(r);
+  for (auto& r : bench_paged_list()) rows.push_back(r);
   rows.push_back(bench_queue());
   rows.push_back(bench_controller());
   std::printf("%-58s | %-24s | %-36s | %s\n", "measure", "ours", "baseline (same run)", "ours/base");

@@ -14,6 +14,7 @@
 #include "common/random.h"
 #include "integration/support/test_cluster.h"
 #include "kube/store.h"
+#include "unit/kube/store_feed.h"
 
 namespace okami::testing {
 namespace {
@@ -70,26 +71,31 @@ constexpr const char* kRootCa = "kube-root-ca.crt";
 struct Mirror {
   std::mutex mu;
   kube::Store store;
+  kube::testing::StoreFeed feed{store};
   std::vector<std::string> log;
   std::vector<std::string> versions;
   int restarts = 0;
   void operator()(const WatcherEvent& e) {
     std::lock_guard lock(mu);
     switch (e.type) {
-      case WatcherEvent::Type::kRestarted:
-        store.replace_prepared(e.objects);
+      case WatcherEvent::Type::kListBegin:
+      case WatcherEvent::Type::kListPage:
+        feed(e);
+        break;
+      case WatcherEvent::Type::kListDone:
+        feed(e);
         ++restarts;
         break;
       case WatcherEvent::Type::kApplied:
         if ((*e.object)["metadata"]["name"] == kRootCa) break;
-        store.apply_prepared(e.object);
+        feed(e);
         log.push_back("apply:" + (*e.object)["metadata"]["name"].get<std::string>() + ":" +
                       (*e.object)["data"].value("v", ""));
         versions.push_back(e.resource_version);
         break;
       case WatcherEvent::Type::kDeleted:
         if ((*e.object)["metadata"]["name"] == kRootCa) break;
-        store.remove(kube::object_key(*e.object));
+        feed(e);
         log.push_back("delete:" + (*e.object)["metadata"]["name"].get<std::string>());
         versions.push_back(e.resource_version);
         break;
@@ -160,11 +166,8 @@ TEST_F(WatcherIntegration, AMetadataOnlyWatchNeverReceivesASecretsData) {
   options.metadata_only = true;
   kube::Watcher watcher(c, resources::kSecret, options, cluster_->clock(), random, [&](const WatcherEvent& e) {
     std::lock_guard lock(mu);
-    if (e.type == WatcherEvent::Type::kRestarted) {
-      for (const auto& o : e.objects) seen.push_back(*o);
-    } else {
-      seen.push_back(*e.object);
-    }
+    for (const auto& o : e.objects) seen.push_back(*o);  // a list's pages
+    if (e.object) seen.push_back(*e.object);
   });
   watcher.start();
   ASSERT_TRUE(eventually([&] { return watcher.state() == kube::WatcherState::kWatching; }));

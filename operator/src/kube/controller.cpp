@@ -163,18 +163,31 @@ void Controller::enqueue_all(const MapFunc& map, const Json& object) {
 
 void Controller::handle(Watch& watch, const WatcherEvent& event) {
   switch (event.type) {
-    case WatcherEvent::Type::kRestarted: {
-      // Wake what is new or changed, and what vanished while we were not watching. The store
-      // takes the event's objects as they are (shared, not copied).
-      auto previous = watch.store->replace_prepared(event.objects);
+    case WatcherEvent::Type::kListBegin:
+      watch.relist.emplace(watch.store->begin_replace());
+      watch.relist_wakes.clear();
+      break;
+    case WatcherEvent::Type::kListPage: {
+      // Wake what is new or changed; the page's documents go once the store has packed them.
+      if (!watch.relist) watch.relist.emplace(watch.store->begin_replace());
       for (const ObjectPtr& now : event.objects) {
-        auto old = previous.find(object_key(*now));
-        if (old == previous.end() || !watch.predicate || watch.predicate(*old->second, *now)) {
-          enqueue_all(watch.map, *now);
+        const ObjectPtr old = watch.relist->add(*now);
+        if (!old || !watch.predicate || watch.predicate(*old, *now)) {
+          for (const auto& ref : watch.map(*now)) {
+            if (!ref.name.empty()) watch.relist_wakes.insert(ref.key());
+          }
         }
-        if (old != previous.end()) previous.erase(old);
       }
-      for (const auto& [key, gone] : previous) enqueue_all(watch.map, *gone);
+      break;
+    }
+    case WatcherEvent::Type::kListDone: {
+      if (!watch.relist) watch.relist.emplace(watch.store->begin_replace());
+      // What vanished while we were not watching wakes its owners too.
+      const std::vector<ObjectPtr> vanished = watch.relist->commit();
+      watch.relist.reset();
+      for (const auto& key : watch.relist_wakes) queue_->add(key);
+      watch.relist_wakes.clear();
+      for (const auto& gone : vanished) enqueue_all(watch.map, *gone);
       break;
     }
     case WatcherEvent::Type::kApplied: {

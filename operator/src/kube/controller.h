@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <thread>
@@ -141,6 +142,10 @@ class Controller {
     MapFunc map;
     Predicate predicate;
     std::unique_ptr<Watcher> watcher;
+    // A list in progress: its staged content and the keys it will wake once it is swapped in
+    // (not before: a reconcile must not read the old content for a change it was woken by).
+    std::optional<Store::Replacement> relist;
+    std::set<std::string> relist_wakes;
   };
   class QueueMetrics;
 

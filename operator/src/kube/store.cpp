@@ -126,52 +126,78 @@ ObjectPtr Store::remove(const std::string& key) {
   return previous;
 }
 
-std::unordered_map<std::string, ObjectPtr> Store::replace(std::vector<json> objects) {
-  std::vector<ObjectPtr> prepared;
-  prepared.reserve(objects.size());
-  for (auto& obj : objects) prepared.push_back(prepare(std::move(obj)));
-  objects.clear();
-  return replace_prepared(std::move(prepared));
+Store::Replacement Store::begin_replace() { return Replacement(*this); }
+
+std::vector<ObjectPtr> Store::replace(std::vector<json> objects) {
+  Replacement next = begin_replace();
+  for (auto& obj : objects) next.add(*prepare(std::move(obj)));
+  return next.commit();
 }
 
-std::unordered_map<std::string, ObjectPtr> Store::replace_prepared(std::vector<ObjectPtr> objects) {
-  // Build the new content outside the lock, then swap it in at once.
-  std::map<std::string, Packed> fresh;
-  std::map<std::string, std::unordered_map<std::string, std::set<std::string>>> fresh_indexes;
+Store::Replacement::Replacement(Store& store) : store_(&store) {
+  std::lock_guard lock(store.mu_);
+  funcs_ = store.index_funcs_;
+}
+
+ObjectPtr Store::Replacement::add(const json& object) {
+  std::string key = object_key(object);
+  if (auto again = fresh_.find(key); again != fresh_.end()) {
+    const ObjectPtr earlier = unpack(again->second);
+    for (const auto& [name, fn] : funcs_) {
+      auto& index = fresh_indexes_[name];
+      for (auto& value : fn(*earlier)) {
+        auto it = index.find(value);
+        if (it == index.end()) continue;
+        it->second.erase(key);
+        if (it->second.empty()) index.erase(it);
+      }
+    }
+  }
+  for (const auto& [name, fn] : funcs_) {
+    auto& index = fresh_indexes_[name];
+    for (auto& value : fn(object)) index[value].insert(key);
+  }
+  Packed current;
+  {
+    std::lock_guard lock(store_->mu_);
+    auto it = store_->objects_.find(key);
+    if (it != store_->objects_.end()) current = it->second;
+  }
+  fresh_[std::move(key)] = pack(object);
+  return current ? unpack(current) : nullptr;
+}
+
+std::vector<ObjectPtr> Store::Replacement::commit() {
+  Store& s = *store_;
   std::map<std::string, Packed> previous;
   {
-    std::unique_lock lock(mu_);
-    const auto funcs = index_funcs_;
-    lock.unlock();
-    for (auto& obj : objects) {
-      std::string key = object_key(*obj);
-      for (const auto& [name, fn] : funcs) {
-        auto& index = fresh_indexes[name];
-        for (auto& value : fn(*obj)) index[value].insert(key);
-      }
-      fresh[std::move(key)] = pack(*obj);
-    }
-    objects.clear();
-    lock.lock();
-    if (funcs.size() != index_funcs_.size()) {  // an index was added meanwhile: rebuild them all
-      fresh_indexes.clear();
-      for (const auto& [name, fn] : index_funcs_) {
-        auto& index = fresh_indexes[name];
-        for (const auto& [key, packed] : fresh) {
+    std::lock_guard lock(s.mu_);
+    if (funcs_.size() != s.index_funcs_.size()) {
+      // An index was added meanwhile: rebuild them all, decoding one object at a time.
+      fresh_indexes_.clear();
+      for (const auto& [name, fn] : s.index_funcs_) {
+        auto& index = fresh_indexes_[name];
+        for (const auto& [key, packed] : fresh_) {
           for (auto& value : fn(*unpack(packed))) index[value].insert(key);
         }
       }
     }
-    previous.swap(objects_);
-    objects_ = std::move(fresh);
-    indexes_ = std::move(fresh_indexes);
-    synced_ = true;
+    previous.swap(s.objects_);
+    s.objects_ = std::move(fresh_);
+    s.indexes_ = std::move(fresh_indexes_);
+    s.synced_ = true;
+    // Decided under the lock: only what the new content lacks is decoded, outside it.
+    for (auto it = previous.begin(); it != previous.end();) {
+      it = s.objects_.count(it->first) ? previous.erase(it) : std::next(it);
+    }
   }
-  synced_cv_.notify_all();
-  std::unordered_map<std::string, ObjectPtr> out;
-  out.reserve(previous.size());
-  for (auto& [key, packed] : previous) out.emplace(key, unpack(packed));
-  return out;
+  fresh_.clear();
+  fresh_indexes_.clear();
+  s.synced_cv_.notify_all();
+  std::vector<ObjectPtr> vanished;
+  vanished.reserve(previous.size());
+  for (const auto& [key, packed] : previous) vanished.push_back(unpack(packed));
+  return vanished;
 }
 
 ObjectPtr Store::get(const std::string& key) const {

@@ -59,15 +59,19 @@ class Store {
 
   // Inserts or replaces one object; returns the previous version (nullptr if none).
   ObjectPtr apply(nlohmann::json object);
-  // The same for an object already prepared for caching (a watcher's, transformed and frozen):
-  // it is stored as is, shared, never copied.
+  // The same for an object already prepared for caching (a watcher's: managedFields gone,
+  // frozen), packed as it is.
   ObjectPtr apply_prepared(ObjectPtr object);
   // Removes the object with this key; returns it (nullptr if it was not cached).
   ObjectPtr remove(const std::string& key);
-  // Replaces the whole content in one step (a relist) and marks the store synced. Returns the
-  // previous content so the caller can tell what vanished.
-  std::unordered_map<std::string, ObjectPtr> replace(std::vector<nlohmann::json> objects);
-  std::unordered_map<std::string, ObjectPtr> replace_prepared(std::vector<ObjectPtr> objects);
+
+  class Replacement;
+  // Starts replacing the whole content (a relist). The new content is packed and indexed as it
+  // arrives, a page at a time, while readers still see the old one; Replacement::commit() swaps
+  // it in at once. One replacement at a time per store; one dropped uncommitted changes nothing.
+  Replacement begin_replace();
+  // The same in one call, for content already at hand. Returns what the new content lacks.
+  std::vector<ObjectPtr> replace(std::vector<nlohmann::json> objects);
 
   ObjectPtr get(const std::string& key) const;
   ObjectPtr get(const std::string& ns, const std::string& name) const;
@@ -79,11 +83,12 @@ class Store {
   std::size_t size() const;
 
   bool has_synced() const;
-  // Blocks until the first replace() or until `timeout` passes; returns has_synced().
+  // Blocks until the first replacement commits or until `timeout` passes; returns has_synced().
   bool wait_for_sync(std::chrono::milliseconds timeout) const;
 
  private:
   using Packed = std::shared_ptr<const std::vector<std::uint8_t>>;
+  using Indexes = std::map<std::string, std::unordered_map<std::string, std::set<std::string>>>;
   static Packed pack(const nlohmann::json& object);
   static ObjectPtr unpack(const Packed& packed);
   static std::vector<ObjectPtr> unpack_all(const std::vector<Packed>& packed);
@@ -96,9 +101,34 @@ class Store {
   mutable std::condition_variable synced_cv_;
   std::map<std::string, Packed> objects_;
   std::map<std::string, IndexFunc> index_funcs_;
-  // index name -> value -> keys
-  std::map<std::string, std::unordered_map<std::string, std::set<std::string>>> indexes_;
+  Indexes indexes_;  // index name -> value -> keys
   bool synced_ = false;
+};
+
+// A relist in progress: only packed objects and index keys accumulate, so a list never exists
+// as documents all at once (a document costs several times its packed form).
+class Store::Replacement {
+ public:
+  Replacement(Replacement&&) = default;
+  Replacement& operator=(Replacement&&) = default;
+
+  // Packs and indexes one object of the new content; a later object with the same key wins.
+  // Returns the version the store holds under that key now (nullptr if none), decoded, so the
+  // caller can tell whether the object changed while it was not watching.
+  ObjectPtr add(const nlohmann::json& object);
+  std::size_t size() const { return fresh_.size(); }
+  // Swaps the new content in and marks the store synced. Returns the objects the new content
+  // lacks (deleted while the watch was away), decoded. Leaves this replacement empty.
+  std::vector<ObjectPtr> commit();
+
+ private:
+  friend class Store;
+  explicit Replacement(Store& store);
+
+  Store* store_;
+  std::map<std::string, IndexFunc> funcs_;  // the store's index functions when this began
+  std::map<std::string, Packed> fresh_;
+  Indexes fresh_indexes_;
 };
 
 }  // namespace okami::kube

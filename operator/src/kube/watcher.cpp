@@ -88,7 +88,6 @@ ObjectPtr Watcher::prepare(Json object) const {
   if (auto meta = object.find("metadata"); meta != object.end() && meta->is_object()) {
     meta->erase("managedFields");
   }
-  if (options_.transform) options_.transform(object);
   return std::make_shared<const Json>(std::move(object));
 }
 
@@ -105,24 +104,25 @@ Watcher::Step Watcher::list(std::stop_token stop) {
   return step;
 }
 
-// Pages are read one at a time and each page's items are prepared for the cache at once, so a
-// page's parsed body is gone before the next one arrives: the list is never held in memory twice.
+// Pages are read one at a time and each is handed over (and packed by the store) before the
+// next is requested, so at most one page exists as documents during a list.
 Watcher::Step Watcher::list_pages(std::stop_token stop) {
   ListOptions lo;
   lo.label_selector = options_.label_selector;
   lo.field_selector = options_.field_selector;
   lo.limit = options_.page_size;
   lo.metadata_only = options_.metadata_only;
-  WatcherEvent event;
-  event.type = WatcherEvent::Type::kRestarted;
+  bool begun = false;  // kListBegin goes with the first page: a failed first request sends nothing
+  std::string resource_version;
   for (;;) {
     auto page = client_.list(type_, options_.ns, lo);
     mark_progress();
     if (!page && page.error().code == common::ErrorCode::kGone && !lo.continue_token.empty()) {
       // The continue token expired: the list took longer than the server keeps versions. Paging
       // again would expire again; read the whole collection in one response instead (client-go).
+      // The pages already delivered are dropped: the list starts over with a new kListBegin.
       spdlog::info("watcher {}: continue token expired, listing without pages", type_.plural);
-      event.objects.clear();
+      begun = false;
       lo.continue_token.clear();
       lo.limit = 0;
       continue;
@@ -132,15 +132,21 @@ Watcher::Step Watcher::list_pages(std::stop_token stop) {
       return Step{WatcherState::kEmpty, page.error(), next_backoff()};
     }
     if (stop.stop_requested()) return Step{WatcherState::kEmpty, std::nullopt, std::nullopt};
+    WatcherEvent event;
+    event.type = WatcherEvent::Type::kListPage;
     if (auto items = page->find("items"); items != page->end() && items->is_array()) {
-      event.objects.reserve(event.objects.size() + items->size());
+      event.objects.reserve(items->size());
       for (auto& item : *items) event.objects.push_back(prepare(std::move(item)));
     }
     std::string next;
     if (auto meta = page->find("metadata"); meta != page->end() && meta->is_object()) {
-      event.resource_version = meta->value("resourceVersion", std::string());
+      resource_version = meta->value("resourceVersion", std::string());
       next = meta->value("continue", std::string());
     }
+    page = Json();  // the emptied page, before the store packs its objects
+    if (!begun) handler_(WatcherEvent{WatcherEvent::Type::kListBegin, nullptr, {}, ""});
+    begun = true;
+    handler_(event);
     if (next.empty()) break;
     if (next == lo.continue_token) {
       common::Error e = common::make_error(common::ErrorCode::kInternal,
@@ -153,11 +159,10 @@ Watcher::Step Watcher::list_pages(std::stop_token stop) {
   }
   {
     std::lock_guard lock(rv_mu_);
-    resource_version_ = event.resource_version;
+    resource_version_ = resource_version;
   }
   state_ = WatcherState::kInitListed;
-  handler_(event);
-  event.objects.clear();
+  handler_(WatcherEvent{WatcherEvent::Type::kListDone, nullptr, {}, resource_version});
   if (options_.return_memory_after_list) common::return_free_memory();
   return Step{WatcherState::kInitListed, std::nullopt, std::nullopt};
 }

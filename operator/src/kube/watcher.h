@@ -2,8 +2,10 @@
 // then watching from the list's resourceVersion. An explicit state machine (kube-rs style):
 //   Empty --list ok--> InitListed --watch opened--> Watching --stream ends--> InitListed
 //   any state --410 Gone--> Empty (relist);  other failures: stay, back off with jitter.
-// Every list delivers a Restarted event with the full set, so a store replaces its contents and
-// sees deletions that happened while the watcher was disconnected.
+// Every list is delivered as ListBegin, one ListPage per page, ListDone (kube-rs's Init,
+// InitApply, InitDone): a store stages the pages and swaps them in at ListDone, so it sees
+// deletions that happened while the watcher was disconnected without the list ever existing
+// as documents all at once.
 #pragma once
 
 #include <atomic>
@@ -34,21 +36,25 @@ const char* to_string(WatcherState state);
 
 struct WatcherEvent {
   enum class Type {
-    kRestarted,  // `objects` is the complete current set; replace whatever you had
-    kApplied,    // `object` was added or modified
-    kDeleted,    // `object` (its last known state) was deleted
+    // A list starts: stage a new content. Also sent again when a list starts over (an expired
+    // continue token); a list that fails leaves its staged pages to the next kListBegin.
+    kListBegin,
+    kListPage,  // `objects`: the next page of the list, to be added to the staged content
+    kListDone,  // the list is complete: the staged content replaces whatever you had
+    kApplied,   // `object` was added or modified
+    kDeleted,   // `object` (its last known state) was deleted
   };
   Type type = Type::kApplied;
-  // Prepared for caching: kind and apiVersion set, managedFields gone, the watch's transform
-  // applied, and frozen. A store keeps these very objects: nothing is copied on the way.
+  // Prepared for caching: kind and apiVersion set, managedFields gone, and frozen. A store
+  // packs them; nothing else keeps them once the handler returns.
   ObjectPtr object;
-  std::vector<ObjectPtr> objects;
-  std::string resource_version;  // the collection's version after this event
+  std::vector<ObjectPtr> objects;  // kListPage only
+  std::string resource_version;    // the collection's version after this event (not kListPage)
 };
 
 // Bounds how many initial lists run at once among the watchers that share it. A list holds a
-// whole collection in memory, parsed, until its store has it; every watcher of a process starts
-// at the same moment, and unbounded they would all hold their collections at once.
+// page parsed and the pages before it staged; every watcher of a process starts at the same
+// moment, and unbounded they would all hold theirs at once.
 class ListSlots {
  public:
   explicit ListSlots(int slots) : free_(slots > 0 ? slots : 1) {}
@@ -61,10 +67,6 @@ class ListSlots {
   std::condition_variable_any cv_;
   int free_;
 };
-
-// Rewrites an object before it is cached (client-go's transform): what no reader needs is
-// dropped, so the cache does not hold it for the life of the process.
-using Transform = std::function<void(Json& object)>;
 
 struct WatcherOptions {
   std::string ns;  // "" = all namespaces (or a cluster-scoped type)
@@ -82,8 +84,6 @@ struct WatcherOptions {
   double backoff_jitter = 1.0;
   // Shared by the watchers whose initial lists should not overlap; null: no bound.
   std::shared_ptr<ListSlots> list_slots;
-  // Applied to every listed or watched object before it is cached; null: none.
-  Transform transform;
   // Hand freed heap back to the system after each initial list (the list's transient memory
   // would otherwise stay in the allocator's free lists, resident).
   bool return_memory_after_list = false;

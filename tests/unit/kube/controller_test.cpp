@@ -457,6 +457,45 @@ TEST_F(ControllerTest, ARelistReconcilesWhatChangedOrVanishedWhileDisconnected) 
   EXPECT_EQ(client.list_calls(), 2);
 }
 
+TEST_F(ControllerTest, ARelistInPagesWakesWhatChangedOnlyOnceTheWholeListIsInTheStore) {
+  client.set_page_lists(true);
+  client.put(kCm, make_object("ns", "a-same"));
+  client.put(kCm, make_object("ns", "b-edited"));
+  client.put(kCm, make_object("ns", "c-deleted"));
+  make();
+  WatcherOptions options;
+  options.page_size = 1;
+  const Store& store = controller->watch_primary(kCm, options);
+  auto& r = reconciler(&store);
+  controller->start(r);
+  ASSERT_TRUE(r.wait_for_calls(3));
+  EXPECT_EQ(client.list_calls(), 3) << "one object per page";
+  ASSERT_TRUE(client.wait_for_open_watches(1));
+  client.kill_watches();
+  ASSERT_TRUE(clock.wait_for_sleeps_started(1));
+  client.put(kCm, make_object("ns", "b-edited", {{"data", {{"v", "2"}}}}));
+  const std::string edited_rv = std::to_string(client.current_rv());
+  client.erase(kCm, "ns", "c-deleted");
+  client.compact();
+  clock.advance(1s);
+  ASSERT_TRUE(clock.wait_for_sleeps_started(2));
+  clock.advance(5s);
+  ASSERT_TRUE(r.wait_for_calls(5));
+  EXPECT_EQ(client.list_calls(), 5);
+  EXPECT_EQ(r.count("ns/a-same"), 1);
+  const auto calls = r.calls();
+  const auto seen = r.seen();
+  for (std::size_t i = 3; i < calls.size(); ++i) {
+    if (calls[i] == "ns/b-edited") {
+      EXPECT_EQ(seen[i], edited_rv) << "woken before its page was in";
+    }
+    if (calls[i] == "ns/c-deleted") {
+      EXPECT_EQ(seen[i], "absent") << "woken before the swap";
+    }
+  }
+  EXPECT_EQ(r.count("ns/c-deleted"), 2);
+}
+
 TEST_F(ControllerTest, IsNotReadyUntilEveryWatchHasListed) {
   client.fail_next("list", common::make_error(common::ErrorCode::kForbidden, "no RBAC for pods"));
   make();

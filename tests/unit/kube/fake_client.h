@@ -231,9 +231,41 @@ class FakeClient final : public Client {
     }
     return common::fail(common::ErrorCode::kNotFound, type.plural + " " + name + " not found");
   }
+  // Lists honour ListOptions::limit and continue like the real API (the token is the last
+  // key served) once set_page_lists(true) is called; otherwise every list is one page.
+  void set_page_lists(bool page) {
+    std::lock_guard lock(mu_);
+    page_lists_ = page;
+  }
   common::Result<Json> list(const ResourceType& type, const std::string& ns,
                             const ListOptions& options) override {
-    return list_all(type, ns, options);
+    bool page = false;
+    {
+      std::lock_guard lock(mu_);
+      page = page_lists_;
+    }
+    if (!page || options.limit <= 0) return list_all(type, ns, options);
+    auto all = list_all(type, ns, options);
+    if (!all) return all;
+    Json& items = (*all)["items"];
+    Json kept = Json::array();
+    bool more = false;
+    for (auto& item : items) {
+      const std::string key = item["metadata"].value("namespace", "") + "/" +
+                              item["metadata"].value("name", "");
+      if (!options.continue_token.empty() && key <= options.continue_token) continue;
+      if (static_cast<int>(kept.size()) == options.limit) {
+        more = true;
+        break;
+      }
+      kept.push_back(std::move(item));
+    }
+    if (more) {
+      const Json& last = kept.back()["metadata"];
+      (*all)["metadata"]["continue"] = last.value("namespace", "") + "/" + last.value("name", "");
+    }
+    items = std::move(kept);
+    return all;
   }
   common::Result<Json> list_all(const ResourceType& type, const std::string& ns,
                                 const ListOptions&) override {
@@ -472,6 +504,7 @@ class FakeClient final : public Client {
   std::map<std::string, std::deque<common::Error>> failures_;
   std::map<std::string, common::Error> always_fail_;
   bool return_when_idle_ = false;
+  bool page_lists_ = false;
   std::function<void()> before_update_;
   std::vector<WatchOptions> watch_calls_;
   std::vector<Write> writes_;

@@ -125,12 +125,59 @@ TEST(Store, ReplaceDropsWhatTheRelistNoLongerHasAndReindexes) {
   Store s;
   s.apply(pod("ns", "stays", {{"app", "x"}}));
   s.apply(pod("ns", "deleted-while-away", {{"app", "x"}}));
-  auto previous = s.replace({pod("ns", "stays", {{"app", "y"}}), pod("ns", "new")});
-  EXPECT_EQ(previous.size(), 2u);
-  EXPECT_TRUE(previous.count("ns/deleted-while-away"));
+  auto vanished = s.replace({pod("ns", "stays", {{"app", "y"}}), pod("ns", "new")});
+  EXPECT_EQ(names(vanished), (std::vector<std::string>{"deleted-while-away"}));
   EXPECT_EQ(names(s.list()), (std::vector<std::string>{"new", "stays"}));
   EXPECT_TRUE(s.by_index(kIndexLabel, "app=x").empty());
   EXPECT_EQ(names(s.by_index(kIndexLabel, "app=y")), (std::vector<std::string>{"stays"}));
+}
+
+TEST(Store, AStagedReplacementIsInvisibleUntilItCommits) {
+  Store s;
+  s.apply(pod("ns", "old", {{"app", "x"}}));
+  s.apply(pod("ns", "edited", {{"v", "1"}}));
+  auto next = s.begin_replace();
+  EXPECT_EQ(next.add(pod("ns", "new", {{"app", "x"}})), nullptr) << "not cached before";
+  auto current = next.add(pod("ns", "edited", {{"v", "2"}}));
+  ASSERT_NE(current, nullptr);
+  EXPECT_EQ((*current)["metadata"]["labels"]["v"], "1") << "add answers with the cached version";
+  EXPECT_EQ(names(s.list()), (std::vector<std::string>{"edited", "old"}));
+  EXPECT_EQ(names(s.by_index(kIndexLabel, "app=x")), (std::vector<std::string>{"old"}));
+  EXPECT_FALSE(s.has_synced());
+
+  auto vanished = next.commit();
+  EXPECT_EQ(names(vanished), (std::vector<std::string>{"old"}));
+  EXPECT_EQ(names(s.list()), (std::vector<std::string>{"edited", "new"}));
+  EXPECT_EQ((*s.get("ns/edited"))["metadata"]["labels"]["v"], "2");
+  EXPECT_EQ(names(s.by_index(kIndexLabel, "app=x")), (std::vector<std::string>{"new"}));
+  EXPECT_TRUE(s.by_index(kIndexLabel, "v=1").empty());
+  EXPECT_TRUE(s.has_synced());
+}
+
+TEST(Store, AStagedReplacementThatIsDroppedChangesNothing) {
+  Store s;
+  s.apply(pod("ns", "a"));
+  {
+    auto next = s.begin_replace();
+    next.add(pod("ns", "b"));
+  }
+  EXPECT_EQ(names(s.list()), (std::vector<std::string>{"a"}));
+  EXPECT_FALSE(s.has_synced());
+}
+
+TEST(Store, AStagedReplacementIndexesByTheLastVersionOfAKeyAndByIndexesAddedMeanwhile) {
+  Store s;
+  auto next = s.begin_replace();
+  next.add(pod("ns", "a", {{"app", "first"}}));
+  next.add(pod("ns", "a", {{"app", "second"}}));
+  s.add_index("by-name", [](const json& o) {
+    return std::vector<std::string>{o["metadata"]["name"].get<std::string>()};
+  });
+  EXPECT_EQ(next.size(), 1u);
+  next.commit();
+  EXPECT_TRUE(s.by_index(kIndexLabel, "app=first").empty());
+  EXPECT_EQ(names(s.by_index(kIndexLabel, "app=second")), (std::vector<std::string>{"a"}));
+  EXPECT_EQ(names(s.by_index("by-name", "a")), (std::vector<std::string>{"a"}));
 }
 
 TEST(Store, IsNotSyncedUntilTheFirstFullList) {

@@ -4,6 +4,7 @@
 
 #include "kube/store.h"
 #include "unit/kube/fake_client.h"
+#include "unit/kube/store_feed.h"
 
 namespace okami::kube {
 namespace {
@@ -18,13 +19,10 @@ const ResourceType& kCm = resources::kConfigMap;
 struct Recorder {
   std::vector<WatcherEvent> events;
   Store store;
+  testing::StoreFeed feed{store};
   void operator()(const WatcherEvent& e) {
     events.push_back(e);
-    switch (e.type) {
-      case WatcherEvent::Type::kRestarted: store.replace_prepared(e.objects); break;
-      case WatcherEvent::Type::kApplied: store.apply_prepared(e.object); break;
-      case WatcherEvent::Type::kDeleted: store.remove(object_key(*e.object)); break;
-    }
+    feed(e);
   }
   std::vector<std::string> names_in_store() const {
     std::vector<std::string> out;
@@ -48,9 +46,12 @@ struct WatcherTest : ::testing::Test {
   }
   std::vector<std::string> event_names() const {
     std::vector<std::string> out;
+    std::size_t listed = 0;  // a list's pages are told as one "restart:<objects>"
     for (const auto& e : rec.events) {
       switch (e.type) {
-        case WatcherEvent::Type::kRestarted: out.push_back("restart:" + std::to_string(e.objects.size())); break;
+        case WatcherEvent::Type::kListBegin: listed = 0; break;
+        case WatcherEvent::Type::kListPage: listed += e.objects.size(); break;
+        case WatcherEvent::Type::kListDone: out.push_back("restart:" + std::to_string(listed)); break;
         case WatcherEvent::Type::kApplied: out.push_back("apply:" + (*e.object)["metadata"]["name"].get<std::string>()); break;
         case WatcherEvent::Type::kDeleted: out.push_back("delete:" + (*e.object)["metadata"]["name"].get<std::string>()); break;
       }
@@ -68,11 +69,11 @@ TEST_F(WatcherTest, FirstStepListsEverythingAndDeliversItAsOneRestart) {
   EXPECT_EQ(step.state, WatcherState::kInitListed);
   EXPECT_FALSE(step.error);
   EXPECT_FALSE(step.backoff);
-  ASSERT_EQ(rec.events.size(), 1u);
-  EXPECT_EQ(rec.events[0].type, WatcherEvent::Type::kRestarted);
+  ASSERT_EQ(event_names(), (std::vector<std::string>{"restart:2"}));
+  ASSERT_EQ(rec.events[1].type, WatcherEvent::Type::kListPage);
   EXPECT_EQ(rec.names_in_store(), (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(watcher->resource_version(), std::to_string(client.current_rv()));
-  EXPECT_EQ((*rec.events[0].objects[0])["kind"], "ConfigMap") << "list items get their kind back";
+  EXPECT_EQ((*rec.events[1].objects[0])["kind"], "ConfigMap") << "list items get their kind back";
 }
 
 TEST_F(WatcherTest, WatchStartsAtTheListedVersionAndDeliversEveryLaterChangeInOrder) {
@@ -144,7 +145,7 @@ TEST_F(WatcherTest, AnExpiredVersionRelistsAndTheRestartShowsDeletionsMissedWhil
 
   auto relist = watcher->step({});
   EXPECT_EQ(relist.state, WatcherState::kInitListed);
-  EXPECT_EQ(rec.events.back().type, WatcherEvent::Type::kRestarted);
+  EXPECT_EQ(rec.events.back().type, WatcherEvent::Type::kListDone);
   EXPECT_EQ(rec.names_in_store(), (std::vector<std::string>{"fresh", "keep"}));
   EXPECT_EQ((*rec.store.get("ns/keep"))["data"]["v"], "2");
   EXPECT_EQ(client.list_calls(), 2);
@@ -200,7 +201,7 @@ TEST_F(WatcherTest, AFailedListStaysEmptyBacksOffAndRetriesTheList) {
   ASSERT_TRUE(step.backoff);
   EXPECT_TRUE(rec.events.empty());
   EXPECT_EQ(watcher->step({}).state, WatcherState::kInitListed);
-  EXPECT_EQ(rec.events.size(), 1u);
+  EXPECT_EQ(event_names(), (std::vector<std::string>{"restart:0"}));
 }
 
 TEST_F(WatcherTest, AStreamThatEndsWithoutAnyEventIsRetriedAfterABackoff) {
@@ -218,14 +219,14 @@ TEST(WatcherThread, ReconnectsAfterAKilledConnectionAndMissesNothing) {
   std::mutex mu;
   std::condition_variable cv;
   Store store;
+  testing::StoreFeed feed(store);
   std::vector<std::string> applied;
   WatcherOptions options;
   options.ns = "ns";
   Watcher watcher(client, kCm, options, clock, random, [&](const WatcherEvent& e) {
     std::lock_guard lock(mu);
-    if (e.type == WatcherEvent::Type::kRestarted) store.replace_prepared(e.objects);
+    feed(e);
     if (e.type == WatcherEvent::Type::kApplied) {
-      store.apply_prepared(e.object);
       applied.push_back((*e.object)["metadata"]["name"]);
     }
     cv.notify_all();
