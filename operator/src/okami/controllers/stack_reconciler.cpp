@@ -145,6 +145,20 @@ kube::ReconcileResult StackReconciler::reconcile_stack(
     return Action::await_change();
   }
 
+  bool swept = false;
+  {
+    std::lock_guard lock(swept_mu_);
+    swept = swept_namespaces_.count(ref.ns) > 0;
+  }
+  if (!swept) {
+    // A copy of the master signing key an older version left readable in a tenant namespace.
+    if (auto s = remove_legacy_job_identity(client_, stores_.secrets, ref.ns); !s) {
+      return common::fail(s.error());
+    }
+    std::lock_guard lock(swept_mu_);
+    swept_namespaces_.insert(ref.ns);
+  }
+
   const std::string& desired_chroma = stack.spec.chroma.version;
   StackObservation obs = observe_stack(stores_, stack, desired_chroma);
   // The cache holds only PVCs with the operator's label: an absent or unmarked one is read by name.

@@ -146,6 +146,11 @@ class StackReconciler final : public kube::Reconciler {
   StackMetrics* metrics_;                // null: no per-stack metrics
   std::mutex reported_mu_;
   std::set<std::string> reported_failures_;  // failed Jobs already announced by an Event
+  // Namespaces of stacks already swept, in this process, of the Job identity and signing-key copy
+  // an older operator version left (remove_legacy_job_identity): once per namespace, not only
+  // where a Job happens to run again.
+  std::mutex swept_mu_;
+  std::set<std::string> swept_namespaces_;
 };
 
 }  // namespace okami

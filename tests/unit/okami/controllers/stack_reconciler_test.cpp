@@ -27,6 +27,42 @@ std::string describe(const std::vector<kube::testing::FakeClient::Write>& writes
   return out;
 }
 
+// Review #25: an older operator version left a Job ServiceAccount, Role, RoleBinding and a copy of
+// the master signing key in each stack's namespace. They go with the first reconcile of a stack
+// there, whether or not a Job ever runs in it again; objects of the same name without the
+// operator's labels are someone else's and stay.
+TEST(StackReconciler, WhatAnOlderVersionLeftInTheNamespaceGoesWithoutAJobAndOnlyIfItIsOurs) {
+  ReconcilerHarness h;
+  const Json legacy_labels = {{names::kLabelName, jobs::kLegacyJobIdentity},
+                              {names::kLabelManagedBy, desired::kOperatorName}};
+  auto leave = [&](const kube::ResourceType& type, const std::string& name, const Json& labels) {
+    h.client.put(type, Json{{"apiVersion", type.api_version()},
+                            {"kind", type.kind},
+                            {"metadata", {{"name", name}, {"namespace", kNs}, {"labels", labels}}}});
+  };
+  leave(res::kServiceAccount, jobs::kLegacyJobIdentity, legacy_labels);
+  leave(res::kRole, jobs::kLegacyJobIdentity, legacy_labels);
+  leave(res::kRoleBinding, jobs::kLegacyJobIdentity, legacy_labels);
+  leave(res::kSecret, jobs::kLegacySigningKeySecret, legacy_labels);
+  h.create_stack(new_stack());
+  ASSERT_TRUE(h.settle_stack());
+  EXPECT_FALSE(h.get(res::kServiceAccount, jobs::kLegacyJobIdentity));
+  EXPECT_FALSE(h.get(res::kRole, jobs::kLegacyJobIdentity));
+  EXPECT_FALSE(h.get(res::kRoleBinding, jobs::kLegacyJobIdentity));
+  EXPECT_FALSE(h.get(res::kSecret, jobs::kLegacySigningKeySecret)) << "the key copy stayed";
+  EXPECT_TRUE(h.client.objects(res::kJob).empty()) << "no Job was needed for the sweep";
+
+  // An object of that name without the operator's labels is someone else's: it stays.
+  ReconcilerHarness other;
+  other.client.put(res::kServiceAccount,
+                   Json{{"apiVersion", "v1"},
+                        {"kind", "ServiceAccount"},
+                        {"metadata", {{"name", jobs::kLegacyJobIdentity}, {"namespace", kNs}}}});
+  other.create_stack(new_stack());
+  ASSERT_TRUE(other.settle_stack());
+  EXPECT_TRUE(other.get(res::kServiceAccount, jobs::kLegacyJobIdentity)) << "a user's object was deleted";
+}
+
 TEST(StackReconciler, ANewStackGetsItsWorkloadsServicesAndAnEmptyMarkedVolume) {
   ReconcilerHarness h;
   h.create_stack(new_stack());
