@@ -4,17 +4,15 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/asio.hpp>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include "app/operator_wiring.h"
+#include "unit/kube/loopback_http.h"
 
 namespace okami::app {
 namespace {
-
-using boost::asio::ip::tcp;
 
 OperatorFlags parse_ok(const std::vector<std::string>& args) {
   auto parsed = parse_run_flags(args);
@@ -86,21 +84,7 @@ TEST(RunFlags, OtherOptionsKeepTheirMeaning) {
 // ---- the process wires them: /metrics only on the metrics address ----
 
 std::string get(int port, const std::string& path) {
-  boost::asio::io_context io;
-  tcp::socket socket(io);
-  socket.connect(
-      tcp::endpoint(boost::asio::ip::address_v4::loopback(), static_cast<unsigned short>(port)));
-  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
-  boost::asio::write(socket, boost::asio::buffer(request));
-  std::string out;
-  boost::system::error_code ec;
-  char buf[4096];
-  for (;;) {
-    const std::size_t n = socket.read_some(boost::asio::buffer(buf), ec);
-    out.append(buf, n);
-    if (ec) break;
-  }
-  return out;
+  return testing::loopback_exchange(port, "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n");
 }
 
 TEST(OperatorProcessServers, TheHealthAddressServesProbesButNeverMetrics) {

@@ -8,27 +8,15 @@
 #include <vector>
 #include <boost/asio.hpp>
 
+#include "unit/kube/loopback_http.h"
+
 namespace okami::kube {
 namespace {
 
 using boost::asio::ip::tcp;
 
-// One plain HTTP/1.1 exchange against the loopback server; returns the raw response.
 std::string fetch(int port, const std::string& request) {
-  boost::asio::io_context io;
-  tcp::socket socket(io);
-  socket.connect(
-      tcp::endpoint(boost::asio::ip::address_v4::loopback(), static_cast<unsigned short>(port)));
-  boost::asio::write(socket, boost::asio::buffer(request));
-  std::string out;
-  boost::system::error_code ec;
-  char buf[4096];
-  for (;;) {
-    const std::size_t n = socket.read_some(boost::asio::buffer(buf), ec);
-    out.append(buf, n);
-    if (ec) break;
-  }
-  return out;
+  return testing::loopback_exchange(port, request);
 }
 
 std::string get(int port, const std::string& path) {
