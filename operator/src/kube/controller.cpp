@@ -155,10 +155,19 @@ Store& Controller::watch_mapped(const ResourceType& type, MapFunc map, WatcherOp
   return add_watch(type, std::move(map), std::move(options), std::move(predicate));
 }
 
-void Controller::enqueue_all(const MapFunc& map, const Json& object) {
+namespace {
+// Hands `sink` each queue key `map` derives from an object; a reference without a name wakes
+// nothing.
+template <typename Sink>
+void for_each_mapped_key(const MapFunc& map, const Json& object, Sink&& sink) {
   for (const auto& ref : map(object)) {
-    if (!ref.name.empty()) queue_->add(ref.key());
+    if (!ref.name.empty()) sink(ref.key());
   }
+}
+}  // namespace
+
+void Controller::enqueue_all(const MapFunc& map, const Json& object) {
+  for_each_mapped_key(map, object, [this](std::string key) { queue_->add(key); });
 }
 
 void Controller::handle(Watch& watch, const WatcherEvent& event) {
@@ -173,9 +182,8 @@ void Controller::handle(Watch& watch, const WatcherEvent& event) {
       for (const ObjectPtr& now : event.objects) {
         const ObjectPtr old = watch.relist->add(*now);
         if (!old || !watch.predicate || watch.predicate(*old, *now)) {
-          for (const auto& ref : watch.map(*now)) {
-            if (!ref.name.empty()) watch.relist_wakes.insert(ref.key());
-          }
+          for_each_mapped_key(watch.map, *now,
+                              [&watch](std::string key) { watch.relist_wakes.insert(std::move(key)); });
         }
       }
       break;
