@@ -13,6 +13,7 @@
 #   hack/cluster.sh restart COMPONENT [SECONDS_DOWN]   stop one of etcd, kube-apiserver,
 #                            kube-controller-manager, kube-scheduler, kwok; start it again with
 #                            the same flags, ports and data (after SECONDS_DOWN); wait until healthy
+#   hack/cluster.sh restart-node   restart the real node's containerd and kubelet; wait until Ready
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -351,6 +352,20 @@ cmd_restart() {
   log "$name restarted (pid $(cat "$STATE/$name.pid")) after ${down}s down"
 }
 
+# restart-node: the real node's containerd and kubelet stopped and started again with the same
+# configuration, as an admin restarts a node's runtime. Running containers stay: their shims
+# outlive containerd. The kubelet must make the node Ready again within 90 s.
+cmd_restart_node() {
+  [ -f "$STATE/ports.env" ] || die "no control plane at $STATE: run hack/cluster.sh up"
+  real_node_running || die "no real node at $NODE_DIR"
+  . "$STATE/ports.env"
+  stop_by_pidfile kubelet
+  stop_by_pidfile containerd
+  node_containerd_up
+  node_kubelet_up
+  log "real node $NODE_NAME: containerd and kubelet restarted"
+}
+
 cmd_status() {
   local n rc=0
   for n in etcd kube-apiserver kube-controller-manager kube-scheduler kwok; do
@@ -387,5 +402,6 @@ case "${1:-}" in
   status) cmd_status ;;
   env) cmd_env ;;
   restart) shift; cmd_restart "$@" ;;
-  *) echo "usage: hack/cluster.sh up|down|status|env|restart COMPONENT [SECONDS_DOWN]" >&2; exit 2 ;;
+  restart-node) cmd_restart_node ;;
+  *) echo "usage: hack/cluster.sh up|down|status|env|restart COMPONENT [SECONDS_DOWN]|restart-node" >&2; exit 2 ;;
 esac

@@ -67,5 +67,9 @@ fi
 ctest_args=(--test-dir "$BUILD_DIR" --output-on-failure --timeout 900)
 [ -n "$LABELS" ] && ctest_args+=(-L "$LABELS")
 ctest "${ctest_args[@]}" || rc=$?
+if [ -s "${OKAMI_CLUSTER_DIR:-}/node-restarts.log" ]; then
+  log "== the real node stopped starting pods during the run and was restarted; what it showed:"
+  cat "$OKAMI_CLUSTER_DIR/node-restarts.log"
+fi
 log "== done in $(( $(date +%s) - started ))s (exit $rc)"
 exit "$rc"

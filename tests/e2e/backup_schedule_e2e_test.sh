@@ -9,11 +9,9 @@
 # back to KWOK.
 set -uo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/real_lib.sh"
 
-[ -n "${OKAMI_REAL_NODE:-}" ] && [ "${OKAMI_REAL_NODE}" != 0 ] && [ -S "${OKAMI_CONTAINERD_SOCK:-}" ] || {
-  echo "FAIL real node: OKAMI_REAL_NODE is not set; start the control plane with its real node (hack/cluster.sh up)"
-  echo "0 passed, 1 failed"; exit 1; }
-NODE="$OKAMI_REAL_NODE"
+require_real_node
 h() { "$HELM_BIN" "$@"; }
 
 REL="e2e-sched-$$"; OP_NS="e2e-sched-op-$$"; NS="e2e-sched-$$"; STACK=okami
@@ -21,6 +19,7 @@ MANUAL="$STACK-manual"
 
 cleanup() {
   if [ "${failed:-0}" != 0 ]; then
+    node_diagnostics "$NS" "$OP_NS"
     echo "--- backups"; k get okb -n "$NS" 2>/dev/null | head -20
     echo "--- operator log"; k logs -n "$OP_NS" deploy/"$REL-okami-operator" --tail=40 2>/dev/null | cut -c1-300
     echo "--- events"; k get events -n "$NS" --sort-by=.lastTimestamp 2>/dev/null | tail -25 | cut -c1-250
@@ -34,7 +33,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-jp() { k get oks "$STACK" -n "$NS" -o jsonpath="$1" 2>/dev/null; }
 # scheduled PHASE: the names of the scheduled OkamiBackups in that phase, sorted (oldest first).
 scheduled() {
   k get okb -n "$NS" -l okami.io/scheduled=true -o json | python3 -c '

@@ -175,6 +175,63 @@ require_restartable_cluster() {
     exit 1
   fi
 }
+# node_diagnostics [NAMESPACE...]: why the real node may have stopped starting pods, the most
+# telling lines first and few of them (a CI log keeps only part of a long output): the Warning
+# events of the namespaces, the node's conditions and free disk, the latest errors of kubelet and
+# containerd, and the node's helper processes (CNI plugins, runc, mount, iptables) that have run
+# for over a minute or wait in uninterruptible sleep.
+node_diagnostics() {
+  local n logs="$CLUSTER_DIR/logs"
+  echo "--- node diagnostics"
+  for n in "$@"; do
+    k get events -n "$n" --field-selector type=Warning --sort-by=.lastTimestamp --no-headers \
+      -o custom-columns=AT:.lastTimestamp,OBJECT:.involvedObject.name,REASON:.reason,MESSAGE:.message 2>/dev/null |
+      tail -8 | cut -c1-260 | sed "s/^/  events $n: /"
+  done
+  echo "  node ${OKAMI_REAL_NODE:-}: $(k get node "${OKAMI_REAL_NODE:-none}" -o jsonpath='{range .status.conditions[*]}{.type}={.status} {end}' 2>/dev/null)"
+  echo "  disk under $CLUSTER_DIR: $(df -h --output=avail,pcent "$CLUSTER_DIR" 2>/dev/null | tail -1 | xargs) (free, used)"
+  grep -E '^E[0-9]{4}' "$logs/kubelet.log" 2>/dev/null | grep -vE 'no relationship found|not found|rlimit|oom score|RuntimeConfig|imagefs|pleg has yet' |
+    tail -8 | cut -c1-260 | sed 's/^/  kubelet: /'
+  grep -E 'level=(error|warning)' "$logs/containerd.log" 2>/dev/null |
+    grep -vE 'not found|cleanup warnings|cleaning up after shim|devmapper|failed to load plugin' | tail -8 | cut -c1-260 | sed 's/^/  containerd: /'
+  ps -eo pid,stat,etimes,args --no-headers 2>/dev/null |
+    awk '$3 > 60 && ($2 ~ /^D/ || $0 ~ /cni\/bin|\/runc |iptables|[ \/]u?mount /)' | head -8 | cut -c1-200 |
+    sed 's/^/  process: /'
+}
+
+# node_started_a_pod SECONDS: the real node starts a pod (the sandbox image alone) within SECONDS.
+node_started_a_pod() {
+  local name="okami-node-check-$$-$RANDOM" ok=0
+  k run "$name" -n default --image=registry.k8s.io/pause:3.10 --image-pull-policy=Never --restart=Never \
+    --overrides='{"spec":{"nodeSelector":{"okami.io/real-node":"true"},"terminationGracePeriodSeconds":0}}' \
+    >/dev/null || return 1
+  k wait -n default --for=condition=Ready "pod/$name" --timeout="$1s" >/dev/null 2>&1 && ok=1
+  k delete pod "$name" -n default --wait=false >/dev/null 2>&1
+  [ "$ok" = 1 ]
+}
+
+# node_starts_a_pod [SECONDS]: the tests that use the real node call it before they do, and after
+# a step that was hard on the node. A node that no longer starts a pod within SECONDS (120) is the
+# test machine's runtime failing, not the operator: its diagnostics are printed and appended to
+# $CLUSTER_DIR/node-restarts.log (hack/test.sh prints that file at the end of the run, so a
+# passing run still shows it), its containerd and kubelet are restarted, as an admin would, and it
+# must then start a pod. Fails, with the diagnostics, when even that does not help.
+node_starts_a_pod() {
+  local limit="${1:-120}" record="$CLUSTER_DIR/node-restarts.log"
+  node_started_a_pod "$limit" && return 0
+  {
+    echo "$(date -u +%FT%TZ) $(basename "$0"): the real node did not start a pod within ${limit}s"
+    node_diagnostics default
+  } | tee -a "$record"
+  cluster restart-node 2>&1 | tail -3 | tee -a "$record"
+  if node_started_a_pod "$limit"; then
+    echo "  after restarting containerd and kubelet the node starts pods again" | tee -a "$record"
+    return 0
+  fi
+  echo "  even after restarting containerd and kubelet the node starts no pod" | tee -a "$record"
+  return 1
+}
+
 # control_plane_healthy: every component runs and the apiserver answers; restarts what does not.
 control_plane_healthy() {
   local c status

@@ -27,12 +27,13 @@ cleanup() {
   local p n
   for p in $(cat "$E2E_WORK/port-forward.pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
   if [ "${failed:-0}" != 0 ]; then
-    echo "--- pods"; k get pods -A -o wide 2>/dev/null | grep -E "$LOST_NS|$NEW_NS|$OP_NS" | head -30
+    node_diagnostics "$LOST_NS" "$NEW_NS" "$OP_NS"
+    echo "--- pods"; k get pods -A -o wide 2>/dev/null | grep -E "$LOST_NS|$NEW_NS|$OP_NS" | head -20
     echo "--- backups"; k get okb -A 2>/dev/null | grep -E "$LOST_NS|$NEW_NS"
-    echo "--- operator log"; k logs -n "$OP_NS" deploy/"$REL-okami-operator" --tail=40 2>/dev/null | cut -c1-300
     for n in "$LOST_NS" "$NEW_NS"; do
-      echo "--- events $n"; k get events -n "$n" --sort-by=.lastTimestamp 2>/dev/null | tail -15 | cut -c1-250
+      echo "--- events $n"; k get events -n "$n" --sort-by=.lastTimestamp 2>/dev/null | tail -10 | cut -c1-250
     done
+    echo "--- operator log"; k logs -n "$OP_NS" deploy/"$REL-okami-operator" --tail=20 2>/dev/null | cut -c1-300
   fi
   for n in "$LOST_NS" "$NEW_NS"; do
     k delete okamibackups --all -n "$n" --wait=false >/dev/null 2>&1
@@ -70,8 +71,10 @@ metadata: {name: $1, namespace: $NS}
 spec: {stackRef: $STACK${2:+, $2}}
 EOF
 }
+# A backup here takes under a minute; five minutes is the most a test waits, before the operator's
+# own ten-minute limit for a Job's pod to start.
 wait_verified() {
-  k wait -n "$NS" --for=condition=Verified "okamibackup/$1" --timeout=600s >/dev/null || {
+  k wait -n "$NS" --for=condition=Verified "okamibackup/$1" --timeout=300s >/dev/null || {
     echo "  $1: phase $(okb "$1" '{.status.phase}'): $(okb "$1" '{.status.message}')"
     k get jobs,pods -n "$NS" -o wide | sed 's/^/  /'; return 1; }
 }
@@ -147,6 +150,7 @@ a_killed_upload_leaves_no_backup_and_the_next_one_succeeds() {
     echo "  the upload was cut: nothing listed under $name"
   fi
   k exec -n "$NS" "$client" -- sh -c 'rm -f "$CREWAI_STORAGE_DIR/ballast.bin"' || return 1
+  node_starts_a_pod || return 1
   new_backup "$next" "quiesce: false" || return 1
   wait_verified "$next" || return 1
   stored list-backups | grep -q "\"name\":\"$(okb "$next" '{.status.archive.storedName}')\""
@@ -167,6 +171,7 @@ namespace_lost_with_everything_in_it() {
 # The runbook (README "Disaster recovery"), as an admin types it in a new namespace.
 stack_restored_from_the_store_serves_the_same_memories() {
   NS="$NEW_NS"
+  node_starts_a_pod || return 1
   credentials_secret || return 1
   stored list-backups | grep -q "\"name\":\"$STORED_NAME\"" || { echo "  $STORED_NAME not listed"; return 1; }
   sed -e "s/namespace: okami$/namespace: $NS/" -e 's|^  client:$|&\n    healthCheck: {path: /healthz, port: 8080}|' \

@@ -8,6 +8,7 @@ require_real_node() {
     echo "FAIL real node: OKAMI_REAL_NODE is not set; start the control plane with its real node (hack/cluster.sh up)"
     echo "0 passed, 1 failed"; exit 1; }
   NODE="$OKAMI_REAL_NODE"
+  node_starts_a_pod || { echo "FAIL the real node starts a pod"; echo "0 passed, 1 failed"; exit 1; }
 }
 
 MODEL=mxbai-embed-large

@@ -21,6 +21,7 @@ fi
 NS="e2e-real-node-$$"
 IMAGE=okami.local/busybox:1
 cleanup() {
+  [ "${failed:-0}" = 0 ] || node_diagnostics "$NS"
   # The namespace goes first; then the local PV its claim used is wiped and made Available
   # again (okami-local keeps released volumes, like any Retain class).
   k delete namespace "$NS" --wait=true --timeout=60s >/dev/null 2>&1
@@ -284,6 +285,9 @@ pull_never_leaves() {
 k create namespace "$NS" >/dev/null || exit 1
 check "real node Ready, labelled; KWOK nodes tainted; okami-local default" node_ready_and_labelled
 check "busybox image built here and imported" busybox_image
+# A node that no longer starts pods fails here once, with its diagnostics, not at every timeout below.
+check "the real node starts a pod" node_starts_a_pod
+[ "$failed" = 0 ] || { finish; exit 1; }
 check "workloads created" apply_workloads
 check "httpGet readiness probe makes a pod Ready" readiness_probe_makes_ready
 check "ClusterIP Service from another pod" service_from_pod

@@ -24,6 +24,7 @@ cleanup() {
   local p
   for p in $(cat "$E2E_WORK/port-forward.pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
   if [ "${failed:-0}" != 0 ]; then
+    node_diagnostics "$NS" "$OP_NS"
     echo "--- pods"; k get pods -A -o wide 2>/dev/null | grep -E "$NS|$OP_NS" | head -30
     echo "--- operator log"; k logs -n "$OP_NS" deploy/"$REL-okami-operator" --tail=40 2>/dev/null | cut -c1-300
     echo "--- events"; k get events -n "$NS" --sort-by=.lastTimestamp 2>/dev/null | tail -25 | cut -c1-250
