@@ -217,7 +217,7 @@ node_started_a_pod() {
 # passing run still shows it), its containerd and kubelet are restarted, as an admin would, and it
 # must then start a pod. Fails, with the diagnostics, when even that does not help.
 node_starts_a_pod() {
-  local limit="${1:-120}" record="$CLUSTER_DIR/node-restarts.log"
+  local limit="${1:-120}" record="${NODE_RESTART_RECORD:-$CLUSTER_DIR/node-restarts.log}"
   node_started_a_pod "$limit" && return 0
   {
     echo "$(date -u +%FT%TZ) $(basename "$0"): the real node did not start a pod within ${limit}s"

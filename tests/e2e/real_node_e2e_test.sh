@@ -269,6 +269,23 @@ YAML
   grep -qiE "no route to host|unreachable" <<<"$out"
 }
 
+# The harness's own remedy (node_starts_a_pod): containerd frozen (SIGSTOP), so the node starts no
+# pod; the check records why, restarts containerd and kubelet, and the node starts pods again.
+# Last, because it restarts the node's runtime; recorded in the work dir, not the run's record.
+frozen_runtime_is_restarted() {
+  local before after
+  before="$(cat "$CLUSTER_DIR/containerd.pid")"
+  kill -STOP "$before" || return 1
+  NODE_RESTART_RECORD="$E2E_WORK/node-restarts.log" node_starts_a_pod 20 >"$E2E_WORK/heal.out" 2>&1
+  local rc=$?
+  kill -CONT "$before" 2>/dev/null
+  after="$(cat "$CLUSTER_DIR/containerd.pid")"
+  echo "  containerd pid $before -> $after; $(grep -c . "$E2E_WORK/node-restarts.log" 2>/dev/null) lines recorded"
+  [ "$rc" = 0 ] || { tail -5 "$E2E_WORK/heal.out"; return 1; }
+  [ "$before" != "$after" ] && grep -q "did not start a pod within 20s" "$E2E_WORK/node-restarts.log" &&
+    grep -q "starts pods again" "$E2E_WORK/node-restarts.log" && node_started_a_pod 60
+}
+
 pull_never_leaves() {
   local reason msg deadline=$(( $(date +%s) + 60 ))
   while :; do
@@ -299,4 +316,5 @@ check "the machine still forwards nothing" machine_does_not_forward
 check "a pod has no default route and cannot connect off the machine" no_route_off_the_machine
 check "a KWOK pod's Service IP is unreachable, never routed off the machine" kwok_endpoints_stay_local
 check "a missing image fails at 127.0.0.1:1, never a registry" pull_never_leaves
+check "a frozen container runtime is restarted by the node check" frozen_runtime_is_restarted
 finish
