@@ -266,7 +266,11 @@ containerRuntimeEndpoint: unix://$NODE_SOCK
 podLogsDir: $NODE_DIR/pod-logs
 volumePluginDir: $NODE_DIR/kubelet/volume-plugins
 maxPods: 60
-evictionHard: {"memory.available": "200Mi", "nodefs.available": "5%", "imagefs.available": "5%"}
+# Disk thresholds in bytes, not percent: the node shares a large disk with the build trees, and
+# 5% of it (12 GiB of 252) was crossed by the tests' own data. Under disk pressure the kubelet
+# taints the node and deletes unused images, the sandbox image among them, which cannot come back
+# (nothing is pulled): no pod could start again.
+evictionHard: {"memory.available": "200Mi", "nodefs.available": "1Gi", "imagefs.available": "1Gi"}
 # The images are imported, never pulled (there is no registry): one that image GC removes cannot
 # come back, so image GC is off (100 disables it; the low threshold must stay below the high).
 imageGCHighThresholdPercent: 100
